@@ -1,0 +1,178 @@
+"""The generated HTML pages: what exists at which URL, and how each is rendered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from mkdocs.utils import get_relative_url
+
+from .catalog import Catalog
+from .model import Story
+from .render import Rendered
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One generated page: its site path (e.g. 'teams/hr/'), title and template."""
+
+    path: str
+    title: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    feed: str | None = None  # site path of the matching feed folder, e.g. 'feeds/teams/hr/'
+    description: str = ""
+
+    @property
+    def src_uri(self) -> str:
+        return f"{self.path}index.md"
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    count: int
+    base: str
+
+    def url_of(self, number: int) -> str:
+        return self.base if number == 1 else f"{self.base}page/{number}/"
+
+    @property
+    def previous(self) -> str | None:
+        return self.url_of(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        return self.url_of(self.number + 1) if self.number < self.count else None
+
+
+def paginate(items: list[Story], size: int, base: str) -> Iterator[tuple[Pager, list[Story]]]:
+    """Pages of `size` items at base, base/page/2/, ...; an empty list still has page 1."""
+    count = max(1, -(-len(items) // size))
+    for number in range(1, count + 1):
+        yield Pager(number, count, base), items[(number - 1) * size: number * size]
+
+
+def human_date(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def month_name(key: str) -> str:
+    return datetime.strptime(key, "%Y-%m").strftime("%B %Y")
+
+
+def make_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["human_date"] = human_date
+    env.filters["month_name"] = month_name
+    return env
+
+
+@dataclass
+class Site:
+    """Everything templates may look up, shared by all pages of one build."""
+
+    catalog: Catalog
+    rendered: dict[str, Rendered]
+    site_name: str
+    directory_urls: bool
+    now: datetime
+    preview: bool
+    media_url: Callable[[str], str]  # project-relative image path -> site path
+    page_size: int = 20
+    # Optional responsive-image renderer: (path, alt, url, class, eager) -> HTML.
+    image_html: Callable[..., Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def page_url(self, path: str) -> str:
+        if self.directory_urls or not path or path.endswith((".xml", ".json", ".html", ".txt")) \
+                or not path.endswith("/"):
+            return path
+        return f"{path}index.html"
+
+
+def render_page(env: jinja2.Environment, site: Site, spec: PageSpec, page_url: str) -> str:
+    """Render a generated page's content HTML for the page at `page_url`."""
+
+    def url(target: str) -> str:
+        return get_relative_url(site.page_url(target) or ".", page_url) if target else \
+            get_relative_url(".", page_url)
+
+    template = env.get_template(spec.template)
+    return template.render(site=site, catalog=site.catalog, registry=site.catalog.registry,
+                           spec=spec, url=url, **spec.context)
+
+
+def story_pages(site: Site) -> Iterator[PageSpec]:
+    for story in site.catalog.stories:
+        yield PageSpec(story.url, story.title, "story.html", {"story": story},
+                       description=site.rendered[story.slug].summary)
+
+
+def listing_pages(path: str, title: str, template: str, stories: list[Story], size: int,
+                  feed: str | None = None, **context: Any) -> Iterator[PageSpec]:
+    """A paginated listing at `path`, `path`page/2/, ..."""
+    for pager, chunk in paginate(stories, size, path):
+        label = title if pager.number == 1 else f"{title} (page {pager.number})"
+        yield PageSpec(pager.url_of(pager.number), label, template,
+                       {"stories": chunk, "pager": pager, "total": len(stories), **context},
+                       feed=feed)
+
+
+def home_page(site: Site) -> Iterator[PageSpec]:
+    latest_count = int(site.extra.get("home_latest", 12))
+    yield PageSpec("", site.site_name, "home.html", {
+        "featured": site.catalog.featured[:6],
+        "latest": site.catalog.stories[:latest_count],
+    }, feed="feeds/all/")
+
+
+def archive_pages(site: Site) -> Iterator[PageSpec]:
+    months = sorted(site.catalog.by_month, reverse=True)
+    years: dict[str, list[str]] = {}
+    for month in months:
+        years.setdefault(month[:4], []).append(month)
+    yield PageSpec("archive/", "Archive", "archive.html",
+                   {"years": years, "months": months, "year": None}, feed="feeds/all/")
+    for year, year_months in years.items():
+        yield PageSpec(f"archive/{year}/", f"Archive {year}", "archive.html",
+                       {"years": years, "months": year_months, "year": year}, feed="feeds/all/")
+
+
+def team_pages(site: Site) -> Iterator[PageSpec]:
+    registry = site.catalog.registry
+    yield PageSpec("teams/", "Teams", "teams.html")
+    for team in registry.teams.values():
+        yield from listing_pages(
+            f"teams/{team.id}/", team.name, "team.html", site.catalog.told_by.get(team.id, []),
+            site.page_size, feed=f"feeds/teams/{team.id}/", team=team,
+        )
+
+
+def author_pages(site: Site) -> Iterator[PageSpec]:
+    for author in site.catalog.registry.authors.values():
+        yield from listing_pages(
+            f"authors/{author.id}/", author.name, "author.html",
+            site.catalog.by_author.get(author.id, []), site.page_size, author=author,
+        )
+
+
+PageBuilder = Callable[[Site], Iterator[PageSpec]]
+
+
+def all_pages(site: Site, extra: Sequence[PageBuilder] = ()) -> list[PageSpec]:
+    """Every generated page of the site, in a stable order."""
+    builders = [home_page, story_pages, archive_pages, team_pages, author_pages, *extra]
+    return [spec for build in builders for spec in build(site)]

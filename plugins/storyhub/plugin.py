@@ -1,0 +1,182 @@
+"""The MkDocs plugin: adapts MkDocs events to StoryHub's pure functions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from . import catalog as catalog_mod
+from . import load, pages, render, validate
+from .model import Problem
+
+log = logging.getLogger("mkdocs.plugins.storyhub")
+CSS_URI = "assets/storyhub/storyhub.css"
+ASSETS = Path(__file__).parent / "assets"
+
+
+class StoryHubConfig(base.Config):
+    enabled = c.Type(bool, default=True)
+    stories_dir = c.Type(str, default="stories")
+    cache_dir = c.Type(str, default=".cache/storyhub")
+    timezone = c.Type(str, default="UTC")
+    page_size = c.Type(int, default=20)
+    feed_size = c.Type(int, default=50)
+    home_latest = c.Type(int, default=12)
+    max_story_bytes = c.Type(int, default=1_000_000)
+
+
+def format_problems(problems: list[Problem]) -> str:
+    errors = [p for p in problems if p.severity == "error"]
+    lines = [f"StoryHub found {len(errors)} problem(s) in the stories; nothing was built:"]
+    lines += [f"  {p}" for p in errors]
+    return "\n".join(lines)
+
+
+def media_path(project_path: str) -> str:
+    """Site path of a file under stories/: 'stories/hr/images/a.jpg' -> 'media/hr/images/a.jpg'."""
+    return "media/" + project_path.split("/", 1)[1]
+
+
+class StoryHubPlugin(BasePlugin[StoryHubConfig]):
+    """Turns the stories folder into story, listing and taxonomy pages."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.command = "build"
+        # The render cache deliberately outlives one build: `mkdocs serve` rebuilds reuse it.
+        self.cache: render.RenderCache | None = None
+
+    def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
+        """Remember whether we preview (serve shows drafts and scheduled stories)."""
+        self.command = command
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        """Resolve folders against mkdocs.yml and register the stylesheet."""
+        if not self.config.enabled:
+            return None
+        self.root = Path(config.config_file_path).resolve().parent
+        self.stories_dir = (self.root / self.config.stories_dir).resolve()
+        try:
+            self.tz = ZoneInfo(self.config.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise PluginError(
+                f"storyhub: unknown timezone {self.config.timezone!r} in mkdocs.yml "
+                "(use an IANA name such as 'Europe/Berlin' or 'UTC')"
+            ) from error
+        if self.config.page_size < 1:
+            raise PluginError("storyhub: page_size must be at least 1 in mkdocs.yml")
+        cache_path = (self.root / self.config.cache_dir / "render.json") \
+            if self.config.cache_dir else None
+        if self.cache is None or self.cache.path != cache_path:
+            self.cache = render.RenderCache(cache_path)
+        if CSS_URI not in config.extra_css:
+            config.extra_css.append(CSS_URI)
+        self.preview = self.command == "serve"
+        self.specs: dict[str, pages.PageSpec] = {}
+        return config
+
+    def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> None:
+        """Rebuild when a story or registry changes."""
+        if self.config.enabled:
+            server.watch(str(self.stories_dir))
+
+    # Run after other plugins have added their files, so our pages cannot be shadowed silently.
+    @event_priority(-50)
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
+        """Load and validate every story, then add the generated pages and media."""
+        if not self.config.enabled:
+            return None
+        loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes)
+        checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
+        for warning in checked.warnings:
+            log.warning(str(warning))
+        if checked.errors:
+            raise PluginError(format_problems(checked.problems))
+        now = datetime.now(UTC)
+        cat = catalog_mod.build_catalog(checked.registry, checked.stories, now, self.preview)
+        assert self.cache is not None
+        renderer = render.Renderer(
+            config.markdown_extensions, config.mdx_configs, self._inline_url(config)
+        )
+        rendered = {s.slug: self.cache.get(renderer, s) for s in cat.stories}
+        self.cache.prune({renderer.key(s) for s in cat.stories})
+        self.site = pages.Site(
+            catalog=cat, rendered=rendered, site_name=config.site_name,
+            directory_urls=config.use_directory_urls, now=now, preview=self.preview,
+            media_url=media_path, page_size=self.config.page_size,
+            extra={"home_latest": self.config.home_latest},
+        )
+        self.env = pages.make_environment()
+        specs = pages.all_pages(self.site)
+        self.specs = {}
+        for spec in specs:
+            if files.get_file_from_path(spec.src_uri) is not None:
+                raise PluginError(
+                    f"storyhub: docs/{spec.src_uri} conflicts with the generated page "
+                    f"/{spec.path}; rename or remove the hand-written file"
+                )
+            self.specs[spec.src_uri] = spec
+            title = spec.title.replace("\n", " ")
+            files.append(File.generated(
+                config, spec.src_uri, content=f"---\ntitle: {_yaml_str(title)}\n---\n",
+                inclusion=InclusionLevel.NOT_IN_NAV if spec.path.startswith(
+                    ("stories/", "authors/", "archive/2")) or "/page/" in spec.path
+                else InclusionLevel.UNDEFINED,
+            ))
+        media = sorted({s.cover for s in cat.stories if s.cover}
+                       | {i for r in rendered.values() for i in r.images})
+        for project_path in media:
+            files.append(File.generated(config, media_path(project_path),
+                                        abs_src_path=str(self.root / project_path)))
+        files.append(File.generated(config, CSS_URI, abs_src_path=str(ASSETS / "storyhub.css")))
+        return files
+
+    def _inline_url(self, config: MkDocsConfig) -> Any:
+        story_page = "stories/x/" if config.use_directory_urls else "stories/x.html"
+
+        def to_url(target: str) -> str | None:
+            path = self.root / target
+            if not target.startswith(self.config.stories_dir.rstrip("/") + "/") \
+                    or path.suffix.lower() not in validate.IMAGE_SUFFIXES or not path.is_file():
+                return None
+            return get_relative_url(media_path(target), story_page)
+
+        return to_url
+
+    def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig,
+                         files: Files) -> str | None:
+        """Generated pages carry no Markdown: their HTML comes from our templates."""
+        return "" if page.file.src_uri in self.specs else None
+
+    def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig,
+                        files: Files) -> str | None:
+        spec = self.specs.get(page.file.src_uri)
+        if spec is None:
+            return None
+        return pages.render_page(self.env, self.site, spec, page.url)
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        """Persist the render cache for the next build."""
+        if self.config.enabled and self.cache is not None:
+            self.cache.save()
+
+
+def _yaml_str(text: str) -> str:
+    # JSON strings are valid YAML scalars and escape everything that matters.
+    import json
+
+    return json.dumps(text, ensure_ascii=False)

@@ -1,0 +1,436 @@
+"""Every rule about registries and stories, shared by the build and `storyhub check`.
+
+Each function returns problems instead of raising, so that all mistakes of all files
+can be shown at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+from typing import Any
+
+from .load import Entry, Loaded, StorySource
+from .model import Author, Campaign, Credit, Kpi, Newsletter, Problem, Registry, Story, Team
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)\.md$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_TITLE = 200
+STORY_KEYS = (
+    "title", "date", "team", "authors", "kpis", "featuring", "inspired_by", "campaign",
+    "audience", "results", "summary", "cover", "cover_alt", "tags", "featured", "draft", "slug",
+)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+
+
+@dataclass
+class Validated:
+    registry: Registry
+    stories: list[Story]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def suggest(value: str, known: Iterable[str]) -> str:
+    """A hint naming the closest known id, or listing the known ids."""
+    known = list(known)
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"known ids: {shown}" if known else "the registry is empty"
+
+
+def parse_when(value: Any, tz: tzinfo) -> datetime | None:
+    """A front-matter date or datetime, made timezone-aware with `tz` when naive."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def parse_day(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+class _Checker:
+    """Collects problems while reading typed values out of one Entry."""
+
+    def __init__(self, entry: Entry, problems: list[Problem]):
+        self.entry = entry
+        self.problems = problems
+
+    def add(self, key: str, message: str, hint: str = "", severity: str = "error") -> None:
+        self.problems.append(
+            Problem(self.entry.path, self.entry.line_of(key), message, hint, severity)
+        )
+
+    def text(self, key: str, required: bool = False, limit: int = 2000) -> str:
+        value = self.entry.data.get(key)
+        if value is None or value == "":
+            if required:
+                self.problems.append(Problem(
+                    self.entry.path, self.entry.line, f"missing required key '{key}'",
+                    f"add '{key}: ...'",
+                ))
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.add(key, f"'{key}' must be text", f"write '{key}: some text'")
+            return ""
+        text = str(value).strip()
+        if len(text) > limit:
+            self.add(key, f"'{key}' is {len(text)} characters long, over {limit}", "shorten it")
+            return text[:limit]
+        return text
+
+    def words(self, key: str) -> tuple[str, ...]:
+        value = self.entry.data.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) for v in value
+        ):
+            self.add(key, f"'{key}' must be a list of ids", f"write '{key}: [first, second]'")
+            return ()
+        return tuple(str(v).strip() for v in value)
+
+    def ids(self, key: str, known: dict[str, Any], kind: str, registry_file: str) -> tuple[str, ...]:
+        found = []
+        for index, value in enumerate(self.words(key)):
+            if value in known:
+                if value not in found:
+                    found.append(value)
+            else:
+                self.problems.append(Problem(
+                    self.entry.path, self.entry.key_lines.get(f"{key}[{index}]", self.entry.line_of(key)),
+                    f"unknown {kind} '{value}'",
+                    f"{suggest(value, known)} Known {kind}s are listed in {registry_file}",
+                ))
+        return tuple(found)
+
+    def one_id(self, key: str, known: dict[str, Any], kind: str, registry_file: str) -> str | None:
+        value = self.text(key)
+        if not value:
+            return None
+        if value not in known:
+            self.add(key, f"unknown {kind} '{value}'",
+                     f"{suggest(value, known)} Known {kind}s are listed in {registry_file}")
+            return None
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.entry.data.get(key, False)
+        if not isinstance(value, bool):
+            self.add(key, f"'{key}' must be true or false", f"write '{key}: true'")
+            return False
+        return value
+
+
+def _ids_of(entries: list[Entry], kind: str, problems: list[Problem]) -> list[tuple[str, Entry]]:
+    seen: dict[str, Entry] = {}
+    result = []
+    for entry in entries:
+        value = entry.data.get("id")
+        if not isinstance(value, str) or not ID_RE.match(value):
+            problems.append(Problem(
+                entry.path, entry.line_of("id"), f"{kind} id {value!r} is missing or not a valid id",
+                "use lowercase letters, digits and hyphens, e.g. 'customer-support'",
+            ))
+            continue
+        if value in seen:
+            problems.append(Problem(
+                entry.path, entry.line_of("id"), f"duplicate {kind} id '{value}'",
+                f"it is already defined on line {seen[value].line_of('id')}",
+            ))
+            continue
+        seen[value] = entry
+        result.append((value, entry))
+    return result
+
+
+def build_registry(entries: dict[str, list[Entry]]) -> tuple[Registry, list[Problem]]:
+    """Turn registry entries into typed records, checking every cross-reference."""
+    problems: list[Problem] = []
+    teams: dict[str, Team] = {}
+    for team_id, entry in _ids_of(entries.get("teams", []), "team", problems):
+        c = _Checker(entry, problems)
+        color = c.text("color") or "#3f51b5"
+        if not COLOR_RE.match(color):
+            c.add("color", f"color {color!r} is not a hex colour", "write it like '#1e6fd9'")
+            color = "#3f51b5"
+        teams[team_id] = Team(team_id, c.text("name", required=True) or team_id, c.text("description"),
+                              color, c.words("owners"), c.text("contact"))
+    kpis: dict[str, Kpi] = {}
+    for kpi_id, entry in _ids_of(entries.get("kpis", []), "KPI", problems):
+        c = _Checker(entry, problems)
+        owner = c.one_id("owner", teams, "team", "stories/teams.yml")
+        if "owner" not in entry.data:
+            c.add("id", f"KPI '{kpi_id}' has no owner", "add 'owner: <team id>'")
+        better = c.text("better") or "up"
+        if better not in ("up", "down"):
+            c.add("better", f"better must be 'up' or 'down', not {better!r}", "write 'better: up'")
+            better = "up"
+        kpis[kpi_id] = Kpi(kpi_id, c.text("name", required=True) or kpi_id, owner or "",
+                           c.text("description"), c.text("unit"), better)
+    authors: dict[str, Author] = {}
+    for author_id, entry in _ids_of(entries.get("authors", []), "author", problems):
+        c = _Checker(entry, problems)
+        team = c.one_id("team", teams, "team", "stories/teams.yml") or ""
+        authors[author_id] = Author(author_id, c.text("name", required=True) or author_id, team,
+                                    c.text("title"), c.text("avatar"))
+    campaigns: dict[str, Campaign] = {}
+    for campaign_id, entry in _ids_of(entries.get("campaigns", []), "campaign", problems):
+        c = _Checker(entry, problems)
+        days = {}
+        for key in ("briefing", "launch", "end"):
+            raw = entry.data.get(key)
+            days[key] = parse_day(raw) if raw is not None else None
+            if raw is not None and days[key] is None:
+                c.add(key, f"{key} {raw!r} is not a valid date", "write it as YYYY-MM-DD")
+        ordered = [d for d in (days["briefing"], days["launch"], days["end"]) if d]
+        if ordered != sorted(ordered):
+            c.add("launch", "campaign dates are out of order", "briefing <= launch <= end")
+        campaigns[campaign_id] = Campaign(
+            campaign_id, c.text("name", required=True) or campaign_id,
+            c.one_id("owner", teams, "team", "stories/teams.yml") or "",
+            days["briefing"], days["launch"], days["end"], c.text("audience"), c.text("description"),
+        )
+    newsletters: dict[str, Newsletter] = {}
+    for letter_id, entry in _ids_of(entries.get("newsletters", []), "newsletter", problems):
+        c = _Checker(entry, problems)
+        cadence = c.text("cadence") or "monthly"
+        if cadence not in ("weekly", "monthly"):
+            c.add("cadence", f"cadence must be 'weekly' or 'monthly', not {cadence!r}",
+                  "write 'cadence: monthly'")
+            cadence = "monthly"
+        newsletters[letter_id] = Newsletter(
+            letter_id, c.text("title", required=True) or letter_id, c.text("description"),
+            c.ids("teams", teams, "team", "stories/teams.yml"),
+            c.ids("kpis", kpis, "KPI", "stories/kpis.yml"),
+            c.ids("campaigns", campaigns, "campaign", "stories/campaigns.yml"),
+            cadence,
+        )
+    return Registry(teams, kpis, authors, campaigns, newsletters), problems
+
+
+def _image(c: _Checker, key: str, value: str, story_dir: Path, stories_dir: Path,
+           root: Path) -> str | None:
+    """Check an image path relative to the story; return it relative to `root`."""
+    if value.startswith(("/", "\\")) or re.match(r"^[a-zA-Z]:", value) or "://" in value:
+        c.add(key, f"image path {value!r} must be relative to the story",
+              "put the image in the team's images/ folder and write 'images/name.jpg'")
+        return None
+    target = story_dir / value
+    try:
+        resolved = target.resolve(strict=False)
+        resolved.relative_to(stories_dir.resolve())
+    except ValueError:
+        c.add(key, f"image path {value!r} leaves the stories folder",
+              "keep images inside stories/<team>/images/")
+        return None
+    if any(part.is_symlink() for part in [target, *target.parents] if part != stories_dir
+           and stories_dir in part.parents):
+        c.add(key, f"image {value!r} is a symbolic link", "copy the image file in instead")
+        return None
+    if not target.is_file():
+        c.add(key, f"image {value!r} does not exist", f"add the file at {target.relative_to(root)}"
+              if root in target.parents else "check the path")
+        return None
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        c.add(key, f"image {value!r} is not a supported format",
+              "use a .jpg, .png, .webp or .gif image")
+        return None
+    return resolved.relative_to(root.resolve()).as_posix()
+
+
+def build_story(source: StorySource, registry: Registry, stories_dir: Path, root: Path,
+                tz: tzinfo) -> tuple[Story | None, list[Problem]]:
+    """Check one story against the rules and the registries."""
+    problems: list[Problem] = []
+    entry = source.entry
+    c = _Checker(entry, problems)
+    data = entry.data
+    for key in data:
+        if key not in STORY_KEYS:
+            close = difflib.get_close_matches(key, STORY_KEYS, n=1)
+            c.add(key, f"unknown front-matter key '{key}'",
+                  f"did you mean '{close[0]}'?" if close else "remove it; it is ignored",
+                  severity="warning")
+
+    match = FILE_RE.match(source.file_name)
+    if not match:
+        problems.append(Problem(entry.path, 1, "file name must look like YYYY-MM-DD-slug.md",
+                                "rename it, e.g. 2026-03-02-new-onboarding.md"))
+    title = c.text("title", required=True, limit=MAX_TITLE)
+
+    raw_date = data.get("date")
+    when = None
+    if raw_date is None:
+        c.text("date", required=True)
+    else:
+        when = parse_when(raw_date, tz)
+        if when is None:
+            c.add("date", f"date {raw_date!r} is not a valid date",
+                  "write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS+01:00'")
+
+    folder = source.team_folder
+    team = folder
+    if folder not in registry.teams:
+        problems.append(Problem(entry.path, 1, f"folder '{folder}' is not a team id",
+                                f"{suggest(folder, registry.teams)} Move the story to "
+                                "stories/<team-id>/"))
+        team = ""
+    if "team" in data:
+        given = c.text("team")
+        if given and given != folder:
+            c.add("team", f"team '{given}' disagrees with the folder '{folder}'",
+                  f"move the file to stories/{given}/ or remove the 'team' key")
+
+    authors: tuple[str, ...] = ()
+    if not data.get("authors"):
+        c.text("authors", required=True)
+    else:
+        authors = c.ids("authors", registry.authors, "author", "stories/authors.yml")
+    kpis = c.ids("kpis", registry.kpis, "KPI", "stories/kpis.yml")
+    featuring = tuple(t for t in c.ids("featuring", registry.teams, "team", "stories/teams.yml")
+                      if t != team)
+    campaign = c.one_id("campaign", registry.campaigns, "campaign", "stories/campaigns.yml")
+    audience = c.text("audience", limit=60) or None
+
+    credits: list[Credit] = []
+    raw_credits = data.get("inspired_by") or []
+    if not isinstance(raw_credits, list):
+        c.add("inspired_by", "'inspired_by' must be a list",
+              "write '- team: support' and '  note: ...' under it")
+        raw_credits = []
+    for index, item in enumerate(raw_credits):
+        line = entry.key_lines.get(f"inspired_by[{index}]", entry.line_of("inspired_by"))
+        if isinstance(item, str):
+            item = {"team": item}
+        if not isinstance(item, dict) or not isinstance(item.get("team"), str):
+            problems.append(Problem(entry.path, line, "inspired_by entry needs a team",
+                                    "write '- team: <team id>' with an optional 'note:'"))
+            continue
+        if item["team"] not in registry.teams:
+            problems.append(Problem(entry.path, line, f"unknown team '{item['team']}' in inspired_by",
+                                    f"{suggest(item['team'], registry.teams)} Known teams are listed "
+                                    "in stories/teams.yml"))
+            continue
+        note = item.get("note", "")
+        credits.append(Credit(item["team"], str(note).strip()[:500] if note else ""))
+
+    results: list[tuple[str, str]] = []
+    raw_results = data.get("results") or {}
+    if not isinstance(raw_results, dict):
+        c.add("results", "'results' must map KPI ids to outcomes", "write '  nps: NPS +6 in Q3'")
+        raw_results = {}
+    for kpi, outcome in raw_results.items():
+        key = f"results.{kpi}"
+        if str(kpi) not in registry.kpis:
+            c.add(key, f"unknown KPI '{kpi}' in results",
+                  f"{suggest(str(kpi), registry.kpis)} Known KPIs are listed in stories/kpis.yml")
+            continue
+        if str(kpi) not in kpis:
+            c.add(key, f"result for KPI '{kpi}' which is not in the story's kpis",
+                  f"add '{kpi}' to kpis")
+        if not isinstance(outcome, str | int | float) or isinstance(outcome, bool):
+            c.add(key, f"result for '{kpi}' must be text", f"write '{kpi}: NPS +6 in Q3'")
+            continue
+        results.append((str(kpi), str(outcome).strip()[:300]))
+
+    cover = cover_alt = None
+    if data.get("cover"):
+        story_dir = stories_dir / folder
+        cover = _image(c, "cover", c.text("cover"), story_dir, stories_dir, root)
+        cover_alt = c.text("cover_alt", limit=300)
+        if not cover_alt:
+            c.add("cover", "cover has no cover_alt", "add 'cover_alt: what the image shows'")
+    elif data.get("cover_alt"):
+        c.add("cover_alt", "cover_alt without a cover", "add 'cover: images/...' or remove it",
+              severity="warning")
+
+    slug = c.text("slug") if "slug" in data else (match.group(2) if match else "")
+    if slug and not SLUG_RE.match(slug):
+        c.add("slug" if "slug" in data else "title", f"slug {slug!r} is not a valid URL slug",
+              "use lowercase letters, digits and single hyphens, e.g. 'new-onboarding'")
+        slug = ""
+
+    summary = c.text("summary", limit=600) or None
+    tags = tuple(t.lower() for t in c.words("tags"))
+    featured = c.flag("featured")
+    draft = c.flag("draft")
+
+    if any(p.severity == "error" for p in problems) or when is None or not slug or not team:
+        return None, problems
+    return Story(
+        path=entry.path, slug=slug, title=title, date=when, team=team, authors=authors,
+        body=source.body, kpis=kpis, featuring=featuring, inspired_by=tuple(credits),
+        campaign=campaign, audience=audience, results=tuple(results), summary=summary,
+        cover=cover, cover_alt=cover_alt, tags=tags, featured=featured, draft=draft,
+        body_line=source.body_line,
+    ), problems
+
+
+def slug_key(slug: str) -> str:
+    return unicodedata.normalize("NFKC", slug).casefold()
+
+
+def check_unique_slugs(stories: list[Story], lines: Callable[[Story], int]) -> list[Problem]:
+    by_key: dict[str, list[Story]] = {}
+    for story in stories:
+        by_key.setdefault(slug_key(story.slug), []).append(story)
+    problems = []
+    for group in by_key.values():
+        if len(group) > 1:
+            for story in group:
+                others = ", ".join(s.path for s in group if s is not story)
+                problems.append(Problem(story.path, lines(story), f"duplicate slug '{story.slug}'",
+                                        f"also used by {others}; set a different 'slug:'"))
+    return problems
+
+
+def validate(loaded: Loaded, stories_dir: Path, root: Path, tz: tzinfo) -> Validated:
+    """Check everything that was loaded; stories with errors are left out of `stories`."""
+    registry, problems = build_registry(loaded.registries)
+    problems = loaded.problems + problems
+    stories: list[Story] = []
+    slug_lines: dict[str, int] = {}
+    for source in loaded.stories:
+        story, found = build_story(source, registry, stories_dir, root, tz)
+        problems.extend(found)
+        if story is not None:
+            stories.append(story)
+            slug_lines[story.path] = source.entry.line_of("slug")
+    problems.extend(check_unique_slugs(stories, lambda s: slug_lines.get(s.path, 1)))
+    return Validated(registry, stories, problems)

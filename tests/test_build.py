@@ -1,0 +1,136 @@
+"""End-to-end: a real tiny site built with the strict MkDocs build."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from conftest import Built, Project
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_story_page_shows_everything_the_story_says(project: Project) -> None:
+    project.story("marketing", "2026-03-02-blog-from-tickets", title="Tickets became our blog",
+                  authors=["ana", "ben"], kpis=["nps", "ticket-volume"], featuring=["support"],
+                  inspired_by=[{"team": "support", "note": "The weekly ticket digest."}],
+                  campaign="spring", audience="all", tags=["content", "support"],
+                  results={"ticket-volume": "-12% how-to tickets"}, body="Body text " * 500)
+    built = project.build()
+    page = built.html("stories/blog-from-tickets/")
+    assert [h.text_content() for h in page.xpath("//h1")] == ["Tickets became our blog"]
+    article = page.xpath("//article[contains(@class,'sh-story')]")[0]
+    text = article.text_content()
+    assert "2 March 2026" in text
+    assert "5 min read" in text  # 1000 words at 220 per minute
+    assert "For all" in text
+    authors = article.xpath(".//ul[@class='sh-authors']/li")
+    assert [a.xpath("./a")[0].text for a in authors] == ["Ana Lima", "Ben Okafor"]
+    assert "Content lead" in authors[0].text_content()
+    chips = article.xpath(".//header//a[contains(@class,'sh-chip')]")
+    assert [(c.text, c.get("href")) for c in chips] == [
+        ("Net Promoter Score", "../../kpis/nps/"), ("Ticket volume", "../../kpis/ticket-volume/")]
+    assert "sh-chip--cross" in chips[1].get("class")  # support owns ticket-volume
+    kicker = [a.text for a in article.xpath(".//p[@class='sh-story__kicker']/a")]
+    assert kicker == ["Marketing", "Customer Support"]
+    assert article.xpath(".//a[@class='sh-campaign']")[0].text == "Spring launch"
+    credits = article.xpath(".//aside[@class='sh-credits']//li")
+    assert "The weekly ticket digest." in credits[0].text_content()
+    rows = article.xpath(".//section[@class='sh-results']//tbody/tr")
+    assert rows[0].xpath("./td")[2].text == "-12% how-to tickets"
+    assert "#content" in article.xpath(".//p[@class='sh-tags']")[0].text_content()
+    assert page.xpath("//a[@class='sh-team']")[0].get("style") == "--sh-team: #9c2b00"
+
+
+def test_home_shows_featured_and_latest_cards(project: Project) -> None:
+    project.story("hr", "2026-01-05-old", title="Old news", authors=["chloe"])
+    project.story("hr", "2026-04-05-big", title="Big news", authors=["chloe"], featured=True)
+    built = project.build()
+    home = built.html("")
+    featured = home.xpath("//h2[@id='featured']/following-sibling::div[1]//h3/a/text()")
+    latest = home.xpath("//h2[@id='latest']/following-sibling::div[1]//h3/a/text()")
+    assert featured == ["Big news"]
+    assert latest == ["Big news", "Old news"]
+
+
+def test_drafts_and_scheduled_stories_are_not_published(project: Project) -> None:
+    project.story("hr", "2026-01-05-live", title="Live", authors=["chloe"])
+    project.story("hr", "2026-01-06-wip", title="Work in progress", authors=["chloe"], draft=True)
+    project.story("hr", "2099-01-01-later", title="Later", authors=["chloe"])
+    built = project.build()
+    assert built.exists("stories/live/")
+    assert not built.exists("stories/wip/")
+    assert not built.exists("stories/later/")
+    every_page = "".join(p.read_text("utf-8") for p in built.site.rglob("*.html"))
+    assert "Work in progress" not in every_page
+    assert "Later" not in every_page
+
+
+def test_serve_mode_shows_drafts_with_a_badge(project: Project) -> None:
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    project.story("hr", "2026-01-06-wip", title="Work in progress", authors=["chloe"], draft=True)
+    config = load_config(str(project.root / "mkdocs.yml"), site_dir=str(project.root / "live"))
+    config.plugins.on_startup(command="serve", dirty=False)
+    build(config, serve_url="http://127.0.0.1:8000/")
+    built = Built(project.root / "live")
+    badge = built.html("stories/wip/").xpath("//span[contains(@class,'sh-badge--draft')]")
+    assert [b.text for b in badge] == ["Draft"]
+
+
+def test_archive_groups_by_month_and_year_pages(project: Project) -> None:
+    project.story("hr", "2025-12-30-a", title="December", authors=["chloe"])
+    project.story("hr", "2026-01-05-b", title="January one", authors=["chloe"])
+    project.story("hr", "2026-01-20-c", title="January two", authors=["chloe"])
+    built = project.build()
+    archive = built.html("archive/")
+    months = [h.text.strip() for h in archive.xpath("//section[@class='sh-month']/h2")]
+    assert months == ["January 2026", "December 2025"]
+    jan = archive.xpath("//h2[@id='m-2026-01']/following-sibling::ul[1]/li/a[last()]/text()")
+    assert jan == ["January two", "January one"]
+    year = built.html("archive/2025/")
+    assert year.xpath("//section[@class='sh-month']//li/a[last()]/text()") == ["December"]
+
+
+def test_team_and_author_pages(project: Project) -> None:
+    project.story("support", "2026-02-01-x", title="Support story", authors=["ben"])
+    built = project.build()
+    team = built.html("teams/support/")
+    assert team.xpath("//h1")[0].text.strip() == "Customer Support"
+    assert team.xpath("//div[@class='sh-grid']//h3/a/text()") == ["Support story"]
+    assert built.html("teams/finance/").xpath("//p[@class='sh-empty']")
+    author = built.html("authors/ben/")
+    assert author.xpath("//div[@class='sh-grid']//h3/a/text()") == ["Support story"]
+
+
+def test_stories_are_not_in_the_navigation(project: Project) -> None:
+    for day in range(1, 6):
+        project.story("hr", f"2026-01-0{day}-s{day}", title=f"Story {day}", authors=["chloe"])
+    built = project.build()
+    nav = built.html("").xpath("//nav[contains(@class,'md-nav--primary')]")[0]
+    assert not [a for a in nav.xpath(".//a/@href") if "stories/" in a]
+
+
+def test_build_writes_nothing_into_stories_or_docs(project: Project) -> None:
+    project.story("hr", "2026-01-05-live", title="Live", authors=["chloe"])
+    (project.root / "docs" / "about.md").write_text("# About\n", "utf-8")
+    before = snapshot(project.root / "stories"), snapshot(project.root / "docs")
+    built = project.build()
+    assert built.exists("about/")
+    assert (snapshot(project.root / "stories"), snapshot(project.root / "docs")) == before
+
+
+def test_no_external_requests_in_pages(project: Project) -> None:
+    project.story("hr", "2026-01-05-live", title="Live", authors=["chloe"])
+    built = project.build()
+    for page in built.site.rglob("*.html"):
+        tree = built.html(page.relative_to(built.site).as_posix())
+        for element in tree.xpath("//script[@src]|//link[@href]|//img[@src]"):
+            url = element.get("src") or element.get("href")
+            if element.tag == "link" and element.get("rel") == "canonical":
+                continue
+            assert not url.startswith(("http:", "https:", "//")), (page, url)
