@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,8 +24,10 @@ from . import load, pages, render, validate
 from .model import Problem
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
-CSS_URI = "assets/storyhub/storyhub.css"
 ASSETS = Path(__file__).parent / "assets"
+# Each feature keeps its own stylesheet in assets/; all of them are served under this folder.
+CSS_DIR = "assets/storyhub/"
+STYLESHEETS = sorted(p.name for p in ASSETS.glob("*.css"))
 
 
 class StoryHubConfig(base.Config):
@@ -83,10 +86,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             if self.config.cache_dir else None
         if self.cache is None or self.cache.path != cache_path:
             self.cache = render.RenderCache(cache_path)
-        if CSS_URI not in config.extra_css:
-            config.extra_css.append(CSS_URI)
+        for name in STYLESHEETS:
+            if CSS_DIR + name not in config.extra_css:
+                config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
         self.specs: dict[str, pages.PageSpec] = {}
+        # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
+        self.head_tags: list[Callable[[pages.PageSpec | None, Page], list[str]]] = []
         return config
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> None:
@@ -142,7 +148,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         for project_path in media:
             files.append(File.generated(config, media_path(project_path),
                                         abs_src_path=str(self.root / project_path)))
-        files.append(File.generated(config, CSS_URI, abs_src_path=str(ASSETS / "storyhub.css")))
+        for name in STYLESHEETS:
+            files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
         return files
 
     def _inline_url(self, config: MkDocsConfig) -> Any:
@@ -168,6 +175,17 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if spec is None:
             return None
         return pages.render_page(self.env, self.site, spec, page.url)
+
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        """Add head tags (feed links, social cards) for the pages that have them."""
+        if not self.config.enabled:
+            return None
+        spec = self.specs.get(page.file.src_uri)
+        tags = [tag for make in self.head_tags for tag in make(spec, page)]
+        if not tags:
+            return None
+        head = "\n".join(tags) + "\n</head>"
+        return output.replace("</head>", head, 1)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Persist the render cache for the next build."""
