@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from collections.abc import Callable
@@ -138,10 +139,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.specs[spec.src_uri] = spec
             title = spec.title.replace("\n", " ")
             files.append(File.generated(
-                config, spec.src_uri, content=f"---\ntitle: {_yaml_str(title)}\n---\n",
-                inclusion=InclusionLevel.NOT_IN_NAV if spec.path.startswith(
-                    ("stories/", "authors/", "archive/2")) or "/page/" in spec.path
-                else InclusionLevel.UNDEFINED,
+                config, spec.src_uri, content=_front_matter(title),
+                # Only section landing pages ('teams/', 'archive/') may appear in the nav.
+                inclusion=InclusionLevel.UNDEFINED if spec.path.count("/") <= 1
+                else InclusionLevel.NOT_IN_NAV,
             ))
         media = sorted({s.cover for s in cat.stories if s.cover}
                        | {i for r in rendered.values() for i in r.images})
@@ -193,8 +194,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.cache.save()
 
 
-def _yaml_str(text: str) -> str:
+def _front_matter(title: str) -> str:
+    """Front matter of a generated page: its title, and full width (Material's `hide`)."""
     # JSON strings are valid YAML scalars and escape everything that matters.
-    import json
-
-    return json.dumps(text, ensure_ascii=False)
+    return f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nhide: [navigation, toc]\n---\n"
