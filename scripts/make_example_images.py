@@ -38,7 +38,7 @@ def hex_to_rgb(value: str) -> RGB:
 
 def mix(a: RGB, b: RGB, t: float) -> RGB:
     """Linear mix: t=0 gives a, t=1 gives b."""
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=False))  # type: ignore[return-value]
 
 
 WHITE: RGB = (255, 255, 255)
@@ -204,7 +204,7 @@ def motif_sprout(c: Canvas, color: RGB, rnd: random.Random) -> None:
     c.polygon(bezier((812, 400), (1000, 250), (1070, 350))[:-1] + bezier((1070, 350), (960, 450), (812, 400)),
               fill=rgba(leaf, 230))
     c.ellipse(820, 310, 40, fill=rgba(WHITE, 235))
-    for i in range(10):
+    for _ in range(10):
         c.ellipse(rnd.randint(150, 1450), rnd.randint(80, 560), rnd.randint(6, 16), fill=SOFT)
 
 
@@ -259,8 +259,9 @@ def motif_schedule_grid(c: Canvas, color: RGB, rnd: random.Random) -> None:
                 c.rounded((x, y, x + gw, y + gh), 22, fill=rgba(lighten(color, 0.75), 245))
             else:
                 c.rounded((x, y, x + gw, y + gh), 22, fill=rgba(WHITE, 34 + rnd.randint(0, 20)))
-    c.line(bezier((x0 + gw * 1.5 + gap, y0 + gh * 1.5 + gap), (x0 + 600, y0 + 60), (x0 + 4 * (gw + gap) + gw / 2, y0 + 2 * (gh + gap) + gh / 2)),
-           fill=rgba(WHITE, 220), width=6)
+    start = (x0 + gw * 1.5 + gap, y0 + gh * 1.5 + gap)
+    end = (x0 + 4 * (gw + gap) + gw / 2, y0 + 2 * (gh + gap) + gh / 2)
+    c.line(bezier(start, (x0 + 600, y0 + 60), end), fill=rgba(WHITE, 220), width=6)
 
 
 def motif_launch_transparent(c: Canvas, color: RGB, rnd: random.Random) -> None:
@@ -282,7 +283,8 @@ def motif_connected_dots(c: Canvas, color: RGB, rnd: random.Random, palette: lis
     for i, (x, y, _) in enumerate(points):
         for j, (x2, y2, _) in enumerate(points):
             if j > i:
-                mid = ((x + x2) / 2 + (centre[0] - (x + x2) / 2) * 0.45, (y + y2) / 2 + (centre[1] - (y + y2) / 2) * 0.45)
+                mid = ((x + x2) / 2 + (centre[0] - (x + x2) / 2) * 0.45,
+                       (y + y2) / 2 + (centre[1] - (y + y2) / 2) * 0.45)
                 c.line(bezier((x, y), mid, (x2, y2), steps=40), fill=rgba(WHITE, 70), width=4)
     for x, y, col in points:
         c.ellipse(x, y, 64, fill=rgba(WHITE, 255))
@@ -294,7 +296,7 @@ def motif_rings(c: Canvas, color: RGB, rnd: random.Random) -> None:
     for i in range(9, 0, -1):
         c.ellipse(cx, cy, 60 + i * 95, fill=None, outline=rgba(WHITE, 30 + (10 - i) * 16), width=8)
     c.ellipse(cx, cy, 60, fill=rgba(WHITE, 240))
-    for k in range(14):
+    for _ in range(14):
         a = rnd.uniform(-0.9, 0.9)
         d = rnd.uniform(250, 900)
         c.ellipse(cx + d * math.cos(a), cy + d * math.sin(a), rnd.randint(10, 20), fill=rgba(WHITE, 170))
@@ -373,10 +375,7 @@ def nice_step(maximum: float) -> float:
 
 
 def fmt(value: float, unit: str) -> str:
-    if value >= 10_000:
-        text = f"{value / 1000:,.0f}k"
-    else:
-        text = f"{value:,.0f}"
+    text = f"{value / 1000:,.0f}k" if value >= 10_000 else f"{value:,.0f}"
     return text + unit
 
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Project, story_text
 
+from conftest import Project, story_text
 from storyhub.load import load_all
 from storyhub.validate import suggest, validate
 
