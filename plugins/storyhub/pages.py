@@ -174,5 +174,8 @@ PageBuilder = Callable[[Site], Iterator[PageSpec]]
 
 def all_pages(site: Site, extra: Sequence[PageBuilder] = ()) -> list[PageSpec]:
     """Every generated page of the site, in a stable order."""
-    builders = [home_page, story_pages, archive_pages, team_pages, author_pages, *extra]
+    from .search import search_page
+
+    builders = [home_page, story_pages, archive_pages, team_pages, author_pages, search_page,
+                *extra]
     return [spec for build in builders for spec in build(site)]

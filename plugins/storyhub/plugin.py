@@ -21,7 +21,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from . import catalog as catalog_mod
-from . import load, pages, render, validate
+from . import load, pages, render, search, validate
 from .model import Problem
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
@@ -29,6 +29,8 @@ ASSETS = Path(__file__).parent / "assets"
 # Each feature keeps its own stylesheet in assets/; all of them are served under this folder.
 CSS_DIR = "assets/storyhub/"
 STYLESHEETS = sorted(p.name for p in ASSETS.glob("*.css"))
+# Scripts are served beside the stylesheets but only the pages that need one load it.
+SCRIPTS = sorted(p.name for p in ASSETS.glob("*.js"))
 
 
 class StoryHubConfig(base.Config):
@@ -40,6 +42,7 @@ class StoryHubConfig(base.Config):
     feed_size = c.Type(int, default=50)
     home_latest = c.Type(int, default=12)
     max_story_bytes = c.Type(int, default=1_000_000)
+    search_index = c.Type(bool, default=True)  # build the Pagefind index after the site
 
 
 def format_problems(problems: list[Problem]) -> str:
@@ -149,7 +152,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         for project_path in media:
             files.append(File.generated(config, media_path(project_path),
                                         abs_src_path=str(self.root / project_path)))
-        for name in STYLESHEETS:
+        for name in (*STYLESHEETS, *SCRIPTS):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
         return files
 
@@ -174,7 +177,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                         files: Files) -> str | None:
         spec = self.specs.get(page.file.src_uri)
         if spec is None:
-            return None
+            # Hand-written pages are searchable; generated listings are not (stories mark
+            # their own body in the template).
+            return search.mark_page_body(html, page.title or "") if self.config.search_index \
+                else None
         return pages.render_page(self.env, self.site, spec, page.url)
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
@@ -182,16 +188,26 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if not self.config.enabled:
             return None
         spec = self.specs.get(page.file.src_uri)
+        if self.config.search_index:
+            action = get_relative_url(self.site.page_url(search.SEARCH_PATH), page.url)
+            output = search.header_search(output, action)
         tags = [tag for make in self.head_tags for tag in make(spec, page)]
         if not tags:
-            return None
+            return output
         head = "\n".join(tags) + "\n</head>"
         return output.replace("</head>", head, 1)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        """Persist the render cache for the next build."""
+        """Persist the render cache for the next build, then index the built site for search."""
         if self.config.enabled and self.cache is not None:
             self.cache.save()
+        if self.config.enabled and self.config.search_index:
+            try:
+                report = search.build_index(Path(config.site_dir),
+                                            keep_index_url=not config.use_directory_urls)
+            except search.SearchIndexError as error:
+                raise PluginError(f"storyhub: search index: {error}") from error
+            log.info(f"storyhub: indexed {report.pages} pages for search in {report.seconds:.2f} s")
 
 
 def _front_matter(title: str) -> str:

@@ -1,0 +1,220 @@
+// StoryHub search page: a small UI on Pagefind's JavaScript API.
+// The state (query and filters) lives in the URL, so a search can be shared and reloaded.
+// Every URL is resolved against this page, so the site works from any sub-path.
+
+const root = document.querySelector(".sh-search");
+const form = document.getElementById("sh-search-form");
+const input = document.getElementById("sh-search-q");
+const selects = [...document.querySelectorAll("select[data-facet]")];
+const status = root.querySelector(".sh-search__status");
+const list = root.querySelector(".sh-hits");
+const more = root.querySelector(".sh-search__more");
+const clear = root.querySelector(".sh-search__clear");
+const data = JSON.parse(document.getElementById("sh-search-data").textContent);
+const headerForm = document.querySelector(".sh-header-search");
+
+const PAGE_SIZE = 10;
+const DEBOUNCE_MS = 120;
+const bundleUrl = new URL(root.dataset.bundle, location.href);
+const baseUrl = new URL(root.dataset.root, location.href).pathname;
+const dateFormat = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric", month: "long", year: "numeric", timeZone: "UTC",
+});
+
+let pagefindPromise = null;
+let generation = 0;  // increases with every search; stale answers are dropped
+let results = [];
+let shown = 0;
+
+function loadPagefind() {
+  if (!pagefindPromise) {
+    pagefindPromise = import(new URL("pagefind.js", bundleUrl).href).then(async (pagefind) => {
+      await pagefind.options({ baseUrl, excerptLength: 26 });
+      await pagefind.init();
+      return pagefind;
+    });
+  }
+  return pagefindPromise;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function readState() {
+  const filters = {};
+  for (const select of selects) {
+    if (select.value) filters[select.dataset.facet] = select.value;
+  }
+  return { query: input.value.trim(), filters };
+}
+
+function restoreState() {
+  const params = new URLSearchParams(location.search);
+  input.value = params.get("q") || "";
+  for (const select of selects) {
+    const wanted = params.get(select.dataset.facet) || "";
+    const known = [...select.options].some((option) => option.value === wanted);
+    select.value = known ? wanted : "";
+  }
+  if (headerForm) headerForm.elements.q.value = input.value;
+}
+
+function writeUrl({ query, filters }) {
+  const params = new URLSearchParams();
+  if (query) params.set("q", query);
+  for (const [key, value] of Object.entries(filters)) params.set(key, value);
+  const search = params.toString();
+  history.replaceState(history.state, "", search ? `?${search}` : location.pathname);
+}
+
+function label(key, value) {
+  return (data.labels[key] && data.labels[key][value]) || value;
+}
+
+// Pagefind's excerpt is HTML with <mark> around matches. Parse it inert and keep only text
+// and <mark>, so nothing from a story can become markup on this page.
+function excerptNodes(excerpt) {
+  const template = document.createElement("template");
+  template.innerHTML = excerpt || "";
+  return [...template.content.childNodes].map((node) =>
+    node.nodeName === "MARK" ? el("mark", "", node.textContent) : document.createTextNode(node.textContent));
+}
+
+function renderResult(page) {
+  const item = el("li", "sh-hit");
+  const team = page.filters && page.filters.team ? page.filters.team[0] : null;
+  const info = team ? data.teams[team] : null;
+  if (info) item.style.setProperty("--sh-team", info.color);
+  const title = el("h2", "sh-hit__title");
+  const link = el("a", "", (page.meta && page.meta.title) || page.url);
+  link.href = page.url;
+  title.append(link);
+  const meta = el("p", "sh-hit__meta");
+  meta.append(info ? el("span", "sh-team", info.name) : el("span", "sh-hit__kind", "Page"));
+  if (page.meta && page.meta.date) {
+    const time = el("time", "", dateFormat.format(new Date(`${page.meta.date}T00:00:00Z`)));
+    time.dateTime = page.meta.date;
+    meta.append(" ", time);
+  }
+  const kpis = (page.filters && page.filters.kpi) || [];
+  if (kpis.length) meta.append(` · ${kpis.map((kpi) => label("kpi", kpi)).join(", ")}`);
+  const excerpt = el("p", "sh-hit__excerpt");
+  excerpt.append(...excerptNodes(page.excerpt));
+  item.append(title, meta, excerpt);
+  return item;
+}
+
+async function showMore(current) {
+  const slice = results.slice(shown, shown + PAGE_SIZE);
+  const pages = await Promise.all(slice.map((result) => result.data()));
+  if (current !== generation) return;
+  list.append(...pages.map(renderResult));
+  shown += slice.length;
+  more.hidden = shown >= results.length;
+  if (!more.hidden) more.textContent = `Show more results (${results.length - shown} left)`;
+}
+
+function describe(count, { query, filters }) {
+  const parts = Object.entries(filters).map(([key, value]) => label(key, value));
+  const what = count === 1 ? "1 result" : `${count.toLocaleString("en")} results`;
+  const words = query ? ` for “${query}”` : "";
+  const within = parts.length ? ` in ${parts.join(" · ")}` : "";
+  return `${what}${words}${within}`;
+}
+
+// Counts next to each option: how many results picking it would give, keeping the query and
+// the other facets. For a facet that is already set, that needs a search without it.
+async function updateCounts(pagefind, state, search, current) {
+  const totals = { value: null };
+  const allFilters = async () => totals.value || (totals.value = await pagefind.filters());
+  for (const select of selects) {
+    const key = select.dataset.facet;
+    let counts;
+    if (!(key in state.filters) && search) {
+      counts = search.filters[key];
+    } else {
+      const rest = { ...state.filters };
+      delete rest[key];
+      counts = state.query || Object.keys(rest).length
+        ? (await pagefind.search(state.query || null, { filters: rest })).filters[key]
+        : (await allFilters())[key];
+    }
+    if (current !== generation) return;
+    for (const option of select.options) {
+      if (!option.value) continue;
+      const count = (counts && counts[option.value]) || 0;
+      option.textContent = `${label(key, option.value)} (${count})`;
+      option.disabled = count === 0 && option.value !== select.value;
+    }
+  }
+}
+
+async function run() {
+  const current = ++generation;
+  const state = readState();
+  writeUrl(state);
+  clear.hidden = Object.keys(state.filters).length === 0;
+  if (headerForm) headerForm.elements.q.value = state.query;
+  root.setAttribute("aria-busy", "true");
+  try {
+    const pagefind = await loadPagefind();
+    if (current !== generation) return;
+    list.replaceChildren();
+    results = [];
+    shown = 0;
+    more.hidden = true;
+    if (!state.query && Object.keys(state.filters).length === 0) {
+      status.textContent = "Type a word or pick a filter to see matching stories.";
+      await updateCounts(pagefind, state, null, current);
+      return;
+    }
+    // With words, best matches first; with filters only, newest first.
+    const options = state.query ? { filters: state.filters } : { filters: state.filters, sort: { date: "desc" } };
+    const search = await pagefind.search(state.query || null, options);
+    if (current !== generation) return;
+    results = search.results;
+    status.textContent = results.length ? describe(results.length, state) : `No stories match: ${describe(0, state)}.`;
+    await showMore(current);
+    if (current !== generation) return;
+    root.dataset.ready = "true";
+    await updateCounts(pagefind, state, search, current);
+  } catch (error) {
+    status.textContent = "Search could not load its index. Reload the page to try again.";
+    console.error(error);
+  } finally {
+    if (current === generation) root.removeAttribute("aria-busy");
+  }
+}
+
+let timer = 0;
+input.addEventListener("input", () => {
+  clearTimeout(timer);
+  timer = setTimeout(run, DEBOUNCE_MS);
+});
+input.addEventListener("focus", () => { loadPagefind(); }, { once: true });
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  clearTimeout(timer);
+  run();
+});
+for (const select of selects) select.addEventListener("change", run);
+clear.addEventListener("click", () => {
+  for (const select of selects) select.value = "";
+  run();
+});
+more.addEventListener("click", () => showMore(generation));
+if (headerForm) {
+  // On this page the header box drives the same search instead of reloading the page.
+  headerForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    input.value = headerForm.elements.q.value;
+    run();
+  });
+}
+
+restoreState();
+run();

@@ -1,0 +1,157 @@
+"""Search: the /search/ page, what the Pagefind index holds, and building that index.
+
+Pagefind (a static, chunked index; its binary ships in the `pagefind_bin` wheel) reads the
+built HTML. Only elements marked `data-pagefind-body` are indexed, so only story bodies and
+hand-written pages are searchable; listing and taxonomy pages never are. Filters (team, KPI,
+campaign, audience, year) are empty elements with `data-pagefind-filter="key:value"` that
+`templates/_search.html` adds to story pages.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog
+from .pages import PageSpec, Site
+
+SEARCH_PATH = "search/"
+BUNDLE_DIR = "pagefind"
+# (filter key, label) in the order the page shows them; the keys are also the URL parameters.
+FACETS: tuple[tuple[str, str], ...] = (
+    ("team", "Team"), ("kpi", "KPI"), ("campaign", "Campaign"), ("audience", "Audience"),
+    ("year", "Year"),
+)
+# The UI assets Pagefind writes next to its index; StoryHub has its own small UI instead.
+UNUSED_BUNDLE_FILES = (
+    "pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
+    "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js",
+)
+BUILD_TIMEOUT_S = 600
+
+
+class SearchIndexError(RuntimeError):
+    """Pagefind could not be run or failed."""
+
+
+@dataclass(frozen=True)
+class FacetOption:
+    value: str
+    label: str
+
+
+def facet_options(catalog: Catalog) -> dict[str, list[FacetOption]]:
+    """The values each facet can take among published stories, with their display labels."""
+    registry = catalog.registry
+    stories = catalog.stories
+    used_teams = {s.team for s in stories}
+    used_kpis = {k for s in stories for k in s.kpis}
+    used_campaigns = {s.campaign for s in stories if s.campaign}
+    audiences = sorted({s.audience for s in stories if s.audience}, key=str.casefold)
+    years = sorted({str(s.date.year) for s in stories}, reverse=True)
+    return {
+        "team": [FacetOption(t.id, t.name) for t in registry.teams.values() if t.id in used_teams],
+        "kpi": [FacetOption(k.id, k.name) for k in registry.kpis.values() if k.id in used_kpis],
+        "campaign": [FacetOption(c.id, c.name) for c in registry.campaigns.values()
+                     if c.id in used_campaigns],
+        "audience": [FacetOption(a, a) for a in audiences],
+        "year": [FacetOption(y, y) for y in years],
+    }
+
+
+def search_page(site: Site) -> Iterator[PageSpec]:
+    """The /search/ page: a form whose facets list every value found in published stories."""
+    options = facet_options(site.catalog)
+    teams = {t.id: {"name": t.name, "color": t.color} for t in site.catalog.registry.teams.values()}
+    labels = {key: {o.value: o.label for o in opts} for key, opts in options.items()}
+    # JSON inside <script>: escape '<' so a label can never close the element.
+    data = json.dumps({"teams": teams, "labels": labels}, ensure_ascii=False, sort_keys=True)
+    yield PageSpec(SEARCH_PATH, "Search", "search.html", {
+        "facets": [(key, label, options[key]) for key, label in FACETS],
+        "search_data": data.replace("<", "\\u003c"),
+        "story_count": len(site.catalog.stories),
+    }, description="Search every story by words, team, KPI, campaign, audience and year.")
+
+
+def mark_page_body(content: str, title: str) -> str:
+    """Make a hand-written page searchable: its content becomes a Pagefind body."""
+    meta = html.escape(f"title:{title}", quote=True)
+    return f'<div data-pagefind-body><span data-pagefind-meta="{meta}"></span>\n{content}\n</div>'
+
+
+def header_search(output: str, action: str) -> str:
+    """Put a search box that submits to /search/?q= into Material's header."""
+    start = output.find('data-md-component="header"')
+    end = output.find("</nav>", start) if start >= 0 else -1
+    if end < 0:
+        return output
+    form = (
+        f'<form class="sh-header-search" role="search" action="{html.escape(action, quote=True)}">'
+        '<input type="search" name="q" placeholder="Search stories" aria-label="Search stories"'
+        ' autocomplete="off">'
+        '<button type="submit" aria-label="Search" title="Search">'
+        '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M9.5 3A6.5 6.5 0 0 1 '
+        "16 9.5c0 1.61-.59 3.09-1.56 4.23l.27.27h.79l5 5-1.5 1.5-5-5v-.79l-.27-.27A6.52 6.52 0 0 1 "
+        "9.5 16 6.5 6.5 0 0 1 3 9.5 6.5 6.5 0 0 1 9.5 3m0 2C7 5 5 7 5 9.5S7 14 9.5 14 14 12 14 "
+        '9.5 12 5 9.5 5"/></svg></button></form>'
+    )
+    return output[:end] + form + output[end:]
+
+
+def pagefind_executable() -> str:
+    """Path of the Pagefind binary from the pinned `pagefind[bin]` wheel."""
+    try:
+        from pagefind.service import get_executable
+    except ImportError as error:  # pragma: no cover - the package is a dependency
+        raise SearchIndexError("the 'pagefind[bin]' package is not installed "
+                               "(pip install 'pagefind[bin]')") from error
+    binary = get_executable()
+    if binary is None:
+        raise SearchIndexError("the Pagefind binary was not found; reinstall 'pagefind[bin]'")
+    return str(binary)
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    pages: int
+    seconds: float
+
+
+def build_index(site_dir: Path, keep_index_url: bool = False) -> IndexReport:
+    """Run Pagefind over the built site, writing the index into `site_dir/pagefind/`."""
+    command = [pagefind_executable(), "--site", str(site_dir), "--output-subdir", BUNDLE_DIR,
+               "--quiet"]
+    if keep_index_url:
+        command.append("--keep-index-url")
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SearchIndexError(f"could not run Pagefind: {error}") from error
+    if done.returncode != 0:
+        output = (done.stderr or done.stdout).strip()
+        raise SearchIndexError(f"Pagefind failed (exit {done.returncode}): {output}")
+    bundle = site_dir / BUNDLE_DIR
+    for name in UNUSED_BUNDLE_FILES:
+        (bundle / name).unlink(missing_ok=True)
+    entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
+    pages = sum(int(lang.get("page_count", 0)) for lang in entry.get("languages", {}).values())
+    return IndexReport(pages, time.perf_counter() - started)
+
+
+def read_fragments(site_dir: Path) -> list[dict[str, Any]]:
+    """Decode every indexed page (url, content, filters, meta) from the index, for tests and checks."""
+    records = []
+    for path in sorted((site_dir / BUNDLE_DIR / "fragment").glob("*.pf_fragment")):
+        raw = gzip.decompress(path.read_bytes())
+        # Pagefind prefixes its decompressed files with a marker it checks in the browser.
+        records.append(json.loads(raw.removeprefix(b"pagefind_dcd")))
+    return records
