@@ -194,6 +194,7 @@ nav:
   - Home: index.md
   - Teams: teams/index.md
   - Archive: archive/index.md
+  - Search: search/index.md
   - About: about.md
 plugins:
   - storyhub:
