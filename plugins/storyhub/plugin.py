@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from collections.abc import Callable
@@ -212,5 +213,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
 
 def _front_matter(title: str) -> str:
     """Front matter of a generated page: its title, and full width (Material's `hide`)."""
-    # JSON strings are valid YAML scalars and escape everything that matters.
-    return f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nhide: [navigation, toc]\n---\n"
+    # The theme prints `page.meta.title` into <title> and the header without escaping
+    # (MkDocs templates do not autoescape), so the title goes in as HTML text.
+    # JSON strings are valid YAML scalars and escape everything YAML cares about.
+    safe = html.escape(title, quote=True)
+    return f"---\ntitle: {json.dumps(safe, ensure_ascii=False)}\nhide: [navigation, toc]\n---\n"

@@ -18,7 +18,7 @@ import nh3
 
 from .model import Story
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # bump when sanitising or rendering changes, to refresh caches
 MORE = "<!-- more -->"
 _MORE_TOKEN = "STORYHUBMOREc0ffee"
 WORDS_PER_MINUTE = 220
@@ -27,17 +27,16 @@ SUMMARY_LIMIT = 280
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
     "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
-    "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q",
-    "s", "small", "source", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q",
+    "s", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
     "tfoot", "th", "thead", "tr", "u", "ul",
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title", "lang", "dir"},
     "a": {"href"},
-    "img": {"src", "alt", "width", "height", "loading", "srcset", "sizes", "decoding"},
-    "source": {"srcset", "sizes", "type", "media", "width", "height"},
-    "td": {"colspan", "rowspan", "align"},
-    "th": {"colspan", "rowspan", "align", "scope"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
     "ol": {"start", "reversed"},
     "details": {"open"},
 }
@@ -58,16 +57,86 @@ class Rendered:
         return max(1, round(self.words / WORDS_PER_MINUTE))
 
 
+# Values the HTML standard allows, so that a story cannot make a page invalid.
+_ENUMS = {
+    "dir": {"ltr", "rtl", "auto"},
+    "scope": {"row", "col", "rowgroup", "colgroup"},
+    "loading": {"lazy", "eager"},
+    "decoding": {"sync", "async", "auto"},
+}
+_NUMBERS = {"width", "height", "colspan", "rowspan", "start"}
+_LANG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+# Ids and classes of the page around the story: Material's `__config`, `__search`,
+# `md-*` and StoryHub's `sh-*`. A story using them could clobber the DOM that the
+# theme's script reads (`#__config` holds its settings) or restyle the page's chrome.
+_RESERVED_PREFIXES = ("__", "md-", "sh-")
+
+
+def _attribute_filter() -> Callable[[str, str, str], str | None]:
+    """Per-fragment attribute check: reserved or repeated ids, page classes, bad values."""
+    seen_ids: set[str] = set()
+
+    def keep(tag: str, attr: str, value: str) -> str | None:
+        if attr == "id":
+            if not value or any(c.isspace() for c in value) or value in seen_ids \
+                    or value.startswith(_RESERVED_PREFIXES):
+                return None
+            seen_ids.add(value)
+            return value
+        if attr == "class":
+            names = [n for n in value.split() if not n.startswith(_RESERVED_PREFIXES)]
+            return " ".join(names) or None
+        if attr in _ENUMS:
+            return value.lower() if value.lower() in _ENUMS[attr] else None
+        if attr in _NUMBERS:
+            return value if value.isascii() and value.isdigit() and len(value) < 6 \
+                and (int(value) > 0 or attr == "start") else None
+        if attr == "lang":
+            return value if _LANG.match(value) else None
+        return value
+
+    return keep
+
+
+_IMG = re.compile(r"<img\b([^>]*)>")
+_ATTR = re.compile(r'([^\s=]+)(?:="([^"]*)")?')
+_A_WITHOUT_HREF = re.compile(r'<a\b((?:(?!\shref=)[^>])*?) rel="noopener noreferrer"')
+_REMOTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
+
+
+def _fix_image(match: re.Match[str]) -> str:
+    """Images must stay on the site: a remote one becomes a link, one without src its alt text."""
+    attrs = {name: value or "" for name, value in _ATTR.findall(match.group(1))}
+    src = attrs.get("src")
+    alt = attrs.get("alt", "")
+    if not src:
+        return alt  # already escaped by the sanitiser
+    if _REMOTE.match(html.unescape(src)):
+        return f'<a href="{src}" rel="noopener noreferrer">{alt or "External image"}</a>'
+    if "alt" not in attrs:
+        return f'<img alt=""{match.group(1)}>'
+    return match.group(0)
+
+
 def sanitize(fragment: str) -> str:
-    """Allow-list cleaning of story HTML: no scripts, handlers, styles or unsafe URLs."""
-    return nh3.clean(
+    """Allow-list cleaning of story HTML: no scripts, handlers, styles or unsafe URLs.
+
+    The result also makes no request outside the site (remote images become links) and
+    is valid HTML: attribute values are checked, ids are unique and do not clash with
+    the page around the story.
+    """
+    clean = nh3.clean(
         fragment,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_attribute_filter(),
     )
+    clean = _IMG.sub(_fix_image, clean)
+    # A link whose unsafe href was removed must not keep `rel`, which needs an href.
+    return _A_WITHOUT_HREF.sub(r"<a\1", clean)
 
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -98,7 +167,7 @@ def excerpt(story: Story, body_html: str) -> tuple[str, str]:
     return full, shorten(plain_text(first.group(1)) if first else plain_text(full))
 
 
-_URL_ATTR = re.compile(r'(<(?:img|a|source)\b[^>]*?\b(?:src|href)=")([^"]*)(")')
+_URL_ATTR = re.compile(r'(<(?:img|a)\b[^>]*?\s(?:src|href)=")([^"]*)(")')
 
 
 def rewrite_local_urls(fragment: str, story_dir: PurePosixPath,
