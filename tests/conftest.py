@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import textwrap
@@ -114,7 +115,8 @@ class Project:
 
     def config(self, extra_plugin: str = "", text: str | None = None, **options: Any) -> None:
         """Write mkdocs.yml; `options` become extra storyhub plugin options."""
-        extra = "".join(f"      {k}: {yaml.safe_dump(v).strip()}\n" for k, v in options.items())
+        # JSON is YAML, and unlike yaml.safe_dump it writes a scalar without a '...' end marker.
+        extra = "".join(f"      {k}: {json.dumps(v)}\n" for k, v in options.items())
         body = text or MKDOCS_YML.format(cache_dir=self.root / ".cache", extra_plugin=extra_plugin)
         if extra:
             body = body.replace("      timezone: Europe/Berlin\n",

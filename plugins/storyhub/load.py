@@ -8,6 +8,8 @@ bytes cannot be read as YAML front matter at all.
 from __future__ import annotations
 
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,17 @@ REQUIRED_REGISTRIES = ("teams", "kpis", "authors")
 DEFAULT_MAX_BYTES = 1_000_000
 # Alias expansion is where YAML bombs explode; real front matter never needs more.
 MAX_YAML_NODES = 10_000
+# Characters that HTML forbids in text and XML 1.0 forbids anywhere (feeds would not build):
+# C0/C1 controls except tab and newline, DEL, lone surrogates (YAML "\\ud800") and noncharacters.
+FORBIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+)
+
+
+def codepoint(char: str) -> str:
+    """'U+200B (ZERO WIDTH SPACE)': how problems name a character the reader may not see."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
 
 
 class _Loader(yaml.SafeLoader):
@@ -88,11 +101,20 @@ def _count_nodes(node: yaml.Node, limit: int) -> int:
     return seen
 
 
-def _duplicate_keys(node: yaml.Node, path: str, offset: int) -> list[Problem]:
+def _node_problems(node: yaml.Node, path: str, offset: int) -> list[Problem]:
+    """Duplicate keys, and forbidden characters written as escapes ("\\0", "\\ud800")."""
     problems = []
     stack = [node]
     while stack:
         current = stack.pop()
+        if isinstance(current, yaml.ScalarNode) and isinstance(current.value, str):
+            bad = FORBIDDEN_CHARACTERS.search(current.value)
+            if bad:
+                problems.append(Problem(
+                    path, offset + current.start_mark.line,
+                    f"text contains the invisible character {codepoint(bad.group())}",
+                    "remove the escape sequence that produces it",
+                ))
         if isinstance(current, yaml.MappingNode):
             seen: set[str] = set()
             for key, value in current.value:
@@ -122,7 +144,7 @@ def parse_yaml(text: str, path: str, offset: int = 1) -> tuple[Any, yaml.Node | 
                 path, offset, f"YAML is too large or too deeply aliased (over {MAX_YAML_NODES} nodes)",
                 "remove anchors/aliases (&, *) and keep front matter short",
             )]
-        problems = _duplicate_keys(node, path, offset)
+        problems = _node_problems(node, path, offset)
         return loader.construct_document(node), node, problems
     except yaml.MarkedYAMLError as error:
         # The context mark is where the broken construct started, usually the line to fix.
@@ -167,15 +189,19 @@ def entry_from(value: Any, node: yaml.Node, path: str, offset: int) -> Entry | N
 def read_text(path: Path, display: str, max_bytes: int) -> tuple[str | None, Problem | None]:
     """Read a UTF-8 file (BOM and CRLF tolerated) or explain why it cannot be read."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return None, Problem(
-                display, 1, f"file is {size:,} bytes, over the limit of {max_bytes:,}",
-                "shorten it or move large content into linked files",
-            )
-        raw = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None, Problem(display, 1, "not a regular file", "replace it with a plain text file")
+        # Read at most one byte over the limit: the size on disk may change or lie (/proc, pipes).
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except OSError as error:
         return None, Problem(display, 1, f"cannot read file: {error.strerror}", "check the file")
+    if len(raw) > max_bytes:
+        size = max(path.stat().st_size, len(raw))
+        return None, Problem(
+            display, 1, f"file is {size:,} bytes, over the limit of {max_bytes:,}",
+            "shorten it or move large content into linked files",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -184,7 +210,15 @@ def read_text(path: Path, display: str, max_bytes: int) -> tuple[str | None, Pro
             display, line, f"file is not UTF-8 (byte 0x{raw[error.start]:02x})",
             "save the file with UTF-8 encoding",
         )
-    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad = FORBIDDEN_CHARACTERS.search(text)
+    if bad:
+        return None, Problem(
+            display, text[: bad.start()].count("\n") + 1,
+            f"file contains the invisible character {codepoint(bad.group())}",
+            "delete it: web pages and feeds cannot contain it; retyping the line removes it",
+        )
+    return text, None
 
 
 def load_registry(path: Path, root: Path) -> tuple[list[Entry], list[Problem]]:
@@ -233,6 +267,10 @@ def split_story(text: str) -> tuple[str, str, int] | None:
 
 def load_story(path: Path, root: Path, max_bytes: int) -> tuple[StorySource | None, list[Problem]]:
     display = relpath(path, root)
+    if path.is_symlink():
+        # A link could publish any file of the machine that builds the site.
+        return None, [Problem(display, 1, "story is a symbolic link",
+                              "commit the story file itself, not a link to it")]
     text, problem = read_text(path, display, max_bytes)
     if problem or text is None:
         return None, [problem] if problem else []

@@ -45,14 +45,35 @@ class Validated:
         return [p for p in self.problems if p.severity == "warning"]
 
 
+def shown(value: str) -> str:
+    """A value as problems print it: invisible characters (U+200B, U+202E...) escaped.
+
+    An RTL override printed as-is would reverse the rest of the message in a terminal.
+    """
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
+
+
+def _odd_characters(value: str) -> str:
+    """A note naming the first characters of an id that are not plain ASCII, or ''."""
+    odd = list(dict.fromkeys(c for c in value if not (c.isascii() and c.isprintable())))[:2]
+    if not odd:
+        return ""
+    names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')}" for c in odd)
+    return f" It contains {names}; ids use only a-z, 0-9 and '-'."
+
+
 def suggest(value: str, known: Iterable[str]) -> str:
     """A hint naming the closest known id, or listing the known ids."""
     known = list(known)
-    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    # Full-width letters and invisible characters look like the id they imitate.
+    plain = "".join(c for c in unicodedata.normalize("NFKC", value)
+                    if c.isprintable() and not c.isspace()).casefold()
+    close = [plain] if plain in known else difflib.get_close_matches(plain, known, n=1, cutoff=0.6)
     if close:
-        return f"did you mean '{close[0]}'?"
-    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-    return f"known ids: {shown}" if known else "the registry is empty"
+        return f"did you mean '{close[0]}'?{_odd_characters(value)}"
+    listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    hint = f"known ids: {listed}" if known else "the registry is empty"
+    return hint + ("." + _odd_characters(value) if _odd_characters(value) else "")
 
 
 def parse_when(value: Any, tz: tzinfo) -> datetime | None:
@@ -134,7 +155,7 @@ class _Checker:
             else:
                 self.problems.append(Problem(
                     self.entry.path, self.entry.key_lines.get(f"{key}[{index}]", self.entry.line_of(key)),
-                    f"unknown {kind} '{value}'",
+                    f"unknown {kind} '{shown(value)}'",
                     f"{suggest(value, known)} Known {kind}s are listed in {registry_file}",
                 ))
         return tuple(found)
@@ -144,7 +165,7 @@ class _Checker:
         if not value:
             return None
         if value not in known:
-            self.add(key, f"unknown {kind} '{value}'",
+            self.add(key, f"unknown {kind} '{shown(value)}'",
                      f"{suggest(value, known)} Known {kind}s are listed in {registry_file}")
             return None
         return value
@@ -165,7 +186,9 @@ def _ids_of(entries: list[Entry], kind: str, problems: list[Problem]) -> list[tu
         if not isinstance(value, str) or not ID_RE.match(value):
             problems.append(Problem(
                 entry.path, entry.line_of("id"), f"{kind} id {value!r} is missing or not a valid id",
-                "use lowercase letters, digits and hyphens, e.g. 'customer-support'",
+                "use lowercase letters, digits and hyphens, e.g. 'customer-support'"
+                + ("." + _odd_characters(value) if isinstance(value, str) and _odd_characters(value)
+                   else ""),
             ))
             continue
         if value in seen:
@@ -292,6 +315,9 @@ def build_story(source: StorySource, registry: Registry, stories_dir: Path, root
     if not match:
         problems.append(Problem(entry.path, 1, "file name must look like YYYY-MM-DD-slug.md",
                                 "rename it, e.g. 2026-03-02-new-onboarding.md"))
+    elif parse_day(match.group(1)) is None:
+        problems.append(Problem(entry.path, 1, f"file name date {match.group(1)} is not a valid date",
+                                "rename the file with the story's real date"))
     title = c.text("title", required=True, limit=MAX_TITLE)
 
     raw_date = data.get("date")
@@ -307,14 +333,14 @@ def build_story(source: StorySource, registry: Registry, stories_dir: Path, root
     folder = source.team_folder
     team = folder
     if folder not in registry.teams:
-        problems.append(Problem(entry.path, 1, f"folder '{folder}' is not a team id",
+        problems.append(Problem(entry.path, 1, f"folder '{shown(folder)}' is not a team id",
                                 f"{suggest(folder, registry.teams)} Move the story to "
                                 "stories/<team-id>/"))
         team = ""
     if "team" in data:
         given = c.text("team")
         if given and given != folder:
-            c.add("team", f"team '{given}' disagrees with the folder '{folder}'",
+            c.add("team", f"team '{shown(given)}' disagrees with the folder '{folder}'",
                   f"move the file to stories/{given}/ or remove the 'team' key")
 
     authors: tuple[str, ...] = ()
@@ -343,7 +369,7 @@ def build_story(source: StorySource, registry: Registry, stories_dir: Path, root
                                     "write '- team: <team id>' with an optional 'note:'"))
             continue
         if item["team"] not in registry.teams:
-            problems.append(Problem(entry.path, line, f"unknown team '{item['team']}' in inspired_by",
+            problems.append(Problem(entry.path, line, f"unknown team '{shown(item['team'])}' in inspired_by",
                                     f"{suggest(item['team'], registry.teams)} Known teams are listed "
                                     "in stories/teams.yml"))
             continue
@@ -358,7 +384,7 @@ def build_story(source: StorySource, registry: Registry, stories_dir: Path, root
     for kpi, outcome in raw_results.items():
         key = f"results.{kpi}"
         if str(kpi) not in registry.kpis:
-            c.add(key, f"unknown KPI '{kpi}' in results",
+            c.add(key, f"unknown KPI '{shown(str(kpi))}' in results",
                   f"{suggest(str(kpi), registry.kpis)} Known KPIs are listed in stories/kpis.yml")
             continue
         if str(kpi) not in kpis:
