@@ -22,7 +22,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from . import catalog as catalog_mod
-from . import load, pages, render, search, validate
+from . import load, pages, render, search, search_index, validate
 from .model import Problem
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
@@ -204,9 +204,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.cache.save()
         if self.config.enabled and self.config.search_index:
             try:
-                report = search.build_index(Path(config.site_dir),
+                report = search_index.build_index(Path(config.site_dir),
                                             keep_index_url=not config.use_directory_urls)
-            except search.SearchIndexError as error:
+            except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
             log.info(f"storyhub: indexed {report.pages} pages for search in {report.seconds:.2f} s")
 

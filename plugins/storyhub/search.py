@@ -1,46 +1,28 @@
-"""Search: the /search/ page, what the Pagefind index holds, and building that index.
+"""Search: the /search/ page, the header search box, and what the Pagefind index holds.
 
 Pagefind (a static, chunked index; its binary ships in the `pagefind_bin` wheel) reads the
 built HTML. Only elements marked `data-pagefind-body` are indexed, so only story bodies and
 hand-written pages are searchable; listing and taxonomy pages never are. Filters (team, KPI,
 campaign, audience, year) are empty elements with `data-pagefind-filter="key:value"` that
-`templates/_search.html` adds to story pages.
+`templates/_search.html` adds to story pages. `search_index` builds the index itself.
 """
 
 from __future__ import annotations
 
-import gzip
 import html
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from .catalog import Catalog
 from .pages import PageSpec, Site
 
 SEARCH_PATH = "search/"
-BUNDLE_DIR = "pagefind"
 # (filter key, label) in the order the page shows them; the keys are also the URL parameters.
 FACETS: tuple[tuple[str, str], ...] = (
     ("team", "Team"), ("kpi", "KPI"), ("campaign", "Campaign"), ("audience", "Audience"),
     ("year", "Year"),
 )
-# The UI assets Pagefind writes next to its index; StoryHub has its own small UI instead.
-UNUSED_BUNDLE_FILES = (
-    "pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
-    "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js",
-)
-BUILD_TIMEOUT_S = 600
-
-
-class SearchIndexError(RuntimeError):
-    """Pagefind could not be run or failed."""
-
-
 @dataclass(frozen=True)
 class FacetOption:
     value: str
@@ -103,55 +85,3 @@ def header_search(output: str, action: str) -> str:
         '9.5 12 5 9.5 5"/></svg></button></form>'
     )
     return output[:end] + form + output[end:]
-
-
-def pagefind_executable() -> str:
-    """Path of the Pagefind binary from the pinned `pagefind[bin]` wheel."""
-    try:
-        from pagefind.service import get_executable
-    except ImportError as error:  # pragma: no cover - the package is a dependency
-        raise SearchIndexError("the 'pagefind[bin]' package is not installed "
-                               "(pip install 'pagefind[bin]')") from error
-    binary = get_executable()
-    if binary is None:
-        raise SearchIndexError("the Pagefind binary was not found; reinstall 'pagefind[bin]'")
-    return str(binary)
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    pages: int
-    seconds: float
-
-
-def build_index(site_dir: Path, keep_index_url: bool = False) -> IndexReport:
-    """Run Pagefind over the built site, writing the index into `site_dir/pagefind/`."""
-    command = [pagefind_executable(), "--site", str(site_dir), "--output-subdir", BUNDLE_DIR,
-               "--quiet"]
-    if keep_index_url:
-        command.append("--keep-index-url")
-    started = time.perf_counter()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise SearchIndexError(f"could not run Pagefind: {error}") from error
-    if done.returncode != 0:
-        output = (done.stderr or done.stdout).strip()
-        raise SearchIndexError(f"Pagefind failed (exit {done.returncode}): {output}")
-    bundle = site_dir / BUNDLE_DIR
-    for name in UNUSED_BUNDLE_FILES:
-        (bundle / name).unlink(missing_ok=True)
-    entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
-    pages = sum(int(lang.get("page_count", 0)) for lang in entry.get("languages", {}).values())
-    return IndexReport(pages, time.perf_counter() - started)
-
-
-def read_fragments(site_dir: Path) -> list[dict[str, Any]]:
-    """Decode every indexed page (url, content, filters, meta) from the index, for tests and checks."""
-    records = []
-    for path in sorted((site_dir / BUNDLE_DIR / "fragment").glob("*.pf_fragment")):
-        raw = gzip.decompress(path.read_bytes())
-        # Pagefind prefixes its decompressed files with a marker it checks in the browser.
-        records.append(json.loads(raw.removeprefix(b"pagefind_dcd")))
-    return records

@@ -1,0 +1,187 @@
+"""The search index: run Pagefind over the built site and make its output reproducible.
+
+Pagefind 1.5 writes its filter files from a Rust HashMap, so the order of filter values (and
+therefore the files' bytes, their hashed names, the `pf_meta` file listing them and the
+hash in `pagefind-entry.json`) changes from one run to the next although the content is the
+same (upstream: Pagefind/pagefind#638; fragments and word index are already stable). After
+Pagefind runs, `canonicalize` rewrites those few files with sorted values and names derived
+from their content, so two builds of the same site give byte-identical indexes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import struct
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BUNDLE_DIR = "pagefind"
+# Every decompressed Pagefind file starts with this marker; the browser checks for it.
+SIGNATURE = b"pagefind_dcd"
+# The UI assets Pagefind writes next to its index; StoryHub has its own small UI instead.
+UNUSED_BUNDLE_FILES = (
+    "pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
+    "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js",
+)
+BUILD_TIMEOUT_S = 900
+
+
+class SearchIndexError(RuntimeError):
+    """Pagefind could not be run, failed, or wrote an index this module does not understand."""
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    pages: int
+    seconds: float
+
+
+def pagefind_executable() -> str:
+    """Path of the Pagefind binary from the pinned `pagefind[bin]` wheel."""
+    try:
+        from pagefind.service import get_executable
+    except ImportError as error:  # pragma: no cover - the package is a dependency
+        raise SearchIndexError("the 'pagefind[bin]' package is not installed "
+                               "(pip install 'pagefind[bin]')") from error
+    binary = get_executable()
+    if binary is None:
+        raise SearchIndexError("the Pagefind binary was not found; reinstall 'pagefind[bin]'")
+    return str(binary)
+
+
+def build_index(site_dir: Path, keep_index_url: bool = False) -> IndexReport:
+    """Run Pagefind over the built site, writing a reproducible index into `site_dir/pagefind/`."""
+    command = [pagefind_executable(), "--site", str(site_dir), "--output-subdir", BUNDLE_DIR,
+               "--quiet"]
+    if keep_index_url:
+        command.append("--keep-index-url")
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SearchIndexError(f"could not run Pagefind: {error}") from error
+    if done.returncode != 0:
+        output = (done.stderr or done.stdout).strip()
+        raise SearchIndexError(f"Pagefind failed (exit {done.returncode}): {output}")
+    bundle = site_dir / BUNDLE_DIR
+    for name in UNUSED_BUNDLE_FILES:
+        (bundle / name).unlink(missing_ok=True)
+    pages = canonicalize(bundle)
+    return IndexReport(pages, time.perf_counter() - started)
+
+
+def read_fragments(site_dir: Path) -> list[dict[str, Any]]:
+    """Every indexed page (url, content, filters, meta) decoded from the index."""
+    return [json.loads(_read(path)) for path in
+            sorted((site_dir / BUNDLE_DIR / "fragment").glob("*.pf_fragment"))]
+
+
+def canonicalize(bundle: Path) -> int:
+    """Rewrite the filter files, meta file and entry file in a stable order; return the page count."""
+    entry_path = bundle / "pagefind-entry.json"
+    entry = json.loads(entry_path.read_text("utf-8"))
+    pages = 0
+    for language, info in entry.get("languages", {}).items():
+        meta_path = bundle / f"pagefind.{info['hash']}.pf_meta"
+        meta = _decode_all(_read(meta_path), meta_path)
+        if not (isinstance(meta, list) and len(meta) >= 4 and isinstance(meta[3], list)):
+            raise SearchIndexError(f"unexpected layout of {meta_path.name}; Pagefind's index "
+                                   "format changed, update storyhub/search_index.py")
+        filters = []
+        for name, file_hash in meta[3]:
+            old = bundle / "filter" / f"{file_hash}.pf_filter"
+            chunk = _decode_all(_read(old), old)
+            # [filter name, [[value, [page numbers]], ...]]: sort the values.
+            chunk = [chunk[0], sorted(chunk[1], key=lambda item: item[0])]
+            data = SIGNATURE + _encode(chunk)
+            new_hash = f"{language}_{hashlib.sha256(data).hexdigest()[:7]}"
+            old.unlink()
+            _write(bundle / "filter" / f"{new_hash}.pf_filter", data)
+            filters.append([name, new_hash])
+        meta[3] = sorted(filters)
+        data = SIGNATURE + _encode(meta)
+        meta_hash = f"{language}_{hashlib.sha256(data).hexdigest()[:10]}"
+        meta_path.unlink()
+        _write(bundle / f"pagefind.{meta_hash}.pf_meta", data)
+        info["hash"] = meta_hash
+        pages += int(info.get("page_count", 0))
+    entry_path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), "utf-8")
+    return pages
+
+
+def _read(path: Path) -> bytes:
+    data = gzip.decompress(path.read_bytes())
+    if not data.startswith(SIGNATURE):
+        raise SearchIndexError(f"{path.name} is not a Pagefind file (no signature)")
+    return data[len(SIGNATURE):]
+
+
+def _write(path: Path, data: bytes) -> None:
+    # mtime=0 keeps the gzip header free of the build time.
+    path.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+# The subset of CBOR (RFC 8949) Pagefind's meta and filter files use: unsigned integers,
+# text strings and arrays.
+def _decode_all(data: bytes, path: Path) -> Any:
+    try:
+        value, end = _decode(data, 0)
+    except (IndexError, ValueError, struct.error) as error:
+        raise SearchIndexError(f"cannot read {path.name}: {error}; Pagefind's index format "
+                               "changed, update storyhub/search_index.py") from error
+    if end != len(data):
+        raise SearchIndexError(f"cannot read {path.name}: trailing bytes")
+    return value
+
+
+def _decode(data: bytes, at: int) -> tuple[Any, int]:
+    head = data[at]
+    major, info = head >> 5, head & 31
+    at += 1
+    if info < 24:
+        size = info
+    elif info in (24, 25, 26, 27):
+        width = 1 << (info - 24)
+        size = int.from_bytes(data[at:at + width], "big")
+        at += width
+    else:
+        raise ValueError(f"unsupported CBOR item 0x{head:02x}")
+    if major == 0:
+        return size, at
+    if major == 3:
+        return data[at:at + size].decode("utf-8"), at + size
+    if major == 4:
+        items = []
+        for _ in range(size):
+            item, at = _decode(data, at)
+            items.append(item)
+        return items, at
+    raise ValueError(f"unsupported CBOR major type {major}")
+
+
+def _head(major: int, size: int) -> bytes:
+    if size < 24:
+        return bytes([major << 5 | size])
+    for info, width in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if size < 1 << (8 * width):
+            return bytes([major << 5 | info]) + size.to_bytes(width, "big")
+    raise ValueError("CBOR item too large")
+
+
+def _encode(value: Any) -> bytes:
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"unsupported value {value!r}")
+    if isinstance(value, int):
+        return _head(0, value)
+    if isinstance(value, str):
+        raw = value.encode("utf-8")
+        return _head(3, len(raw)) + raw
+    if isinstance(value, list):
+        return _head(4, len(value)) + b"".join(_encode(item) for item in value)
+    raise ValueError(f"unsupported value {value!r}")
