@@ -151,16 +151,6 @@ def archive_pages(site: Site) -> Iterator[PageSpec]:
                        {"years": years, "months": year_months, "year": year}, feed="feeds/all/")
 
 
-def team_pages(site: Site) -> Iterator[PageSpec]:
-    registry = site.catalog.registry
-    yield PageSpec("teams/", "Teams", "teams.html")
-    for team in registry.teams.values():
-        yield from listing_pages(
-            f"teams/{team.id}/", team.name, "team.html", site.catalog.told_by.get(team.id, []),
-            site.page_size, feed=f"feeds/teams/{team.id}/", team=team,
-        )
-
-
 def author_pages(site: Site) -> Iterator[PageSpec]:
     for author in site.catalog.registry.authors.values():
         yield from listing_pages(
@@ -174,8 +164,10 @@ PageBuilder = Callable[[Site], Iterator[PageSpec]]
 
 def all_pages(site: Site, extra: Sequence[PageBuilder] = ()) -> list[PageSpec]:
     """Every generated page of the site, in a stable order."""
+    # Feature modules build on this one (PageSpec, paginate), so they are imported here.
+    from . import taxonomy_pages
     from .search import search_page
 
-    builders = [home_page, story_pages, archive_pages, team_pages, author_pages, search_page,
-                *extra]
+    builders = [home_page, story_pages, archive_pages, *taxonomy_pages.BUILDERS, author_pages,
+                search_page, *extra]
     return [spec for build in builders for spec in build(site)]

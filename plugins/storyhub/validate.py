@@ -22,6 +22,8 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FILE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)\.md$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# KPI pages live at /kpis/<id>/, beside the generated /kpis/connections/ matrix.
+RESERVED_KPI_IDS = ("connections",)
 MAX_TITLE = 200
 STORY_KEYS = (
     "title", "date", "team", "authors", "kpis", "featuring", "inspired_by", "campaign",
@@ -220,6 +222,9 @@ def build_registry(entries: dict[str, list[Entry]]) -> tuple[Registry, list[Prob
         owner = c.one_id("owner", teams, "team", "stories/teams.yml")
         if "owner" not in entry.data:
             c.add("id", f"KPI '{kpi_id}' has no owner", "add 'owner: <team id>'")
+        if kpi_id in RESERVED_KPI_IDS:
+            c.add("id", f"KPI id '{kpi_id}' is reserved for the page /kpis/{kpi_id}/",
+                  "choose another id, e.g. 'kpi-connections'")
         better = c.text("better") or "up"
         if better not in ("up", "down"):
             c.add("better", f"better must be 'up' or 'down', not {better!r}", "write 'better: up'")

@@ -1,0 +1,135 @@
+"""What the search index holds, the search page's facets and the header box (no browser)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from conftest import MKDOCS_YML, Project
+from storyhub.search_index import BUNDLE_DIR, read_fragments
+
+
+def index_files(site: Path) -> dict[str, str]:
+    bundle = site / BUNDLE_DIR
+    return {p.relative_to(bundle).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(bundle.rglob("*")) if p.is_file()}
+
+
+def small_site(project: Project) -> None:
+    project.story("hr", "2026-03-02-buddies", title="Buddies", authors=["chloe", "ben"],
+                  kpis=["turnover", "csat"], campaign="spring", audience="new hires, managers",
+                  body="Onboarding buddies.")
+    project.story("support", "2025-12-01-calls", title="Calls", authors=["ben"], body="Calls.")
+    project.story("hr", "2026-03-03-hidden", title="Hidden", authors=["chloe"], draft=True,
+                  audience="secret audience", body="Draft words.")
+    project.story("hr", "2099-01-01-later", title="Later", authors=["chloe"], body="Future words.")
+    (project.root / "docs" / "guide.md").write_text("# Writing guide\n\nHow to write.\n", "utf-8")
+
+
+def test_index_holds_published_stories_and_hand_written_pages_only(project: Project) -> None:
+    small_site(project)
+    built = project.build()
+    pages = {page["url"]: page for page in read_fragments(built.site)}
+    assert sorted(pages) == ["/guide/", "/stories/buddies/", "/stories/calls/"]
+    buddies = pages["/stories/buddies/"]
+    assert buddies["filters"] == {"team": ["hr"], "kpi": ["turnover", "csat"], "campaign": ["spring"],
+                                  "audience": ["new hires, managers"], "year": ["2026"]}
+    assert buddies["meta"]["title"] == "Buddies"
+    assert buddies["meta"]["date"] == "2026-03-02"
+    assert "Onboarding buddies." in buddies["content"]
+    assert pages["/stories/calls/"]["filters"] == {"team": ["support"], "year": ["2025"]}
+    assert pages["/guide/"]["meta"]["title"] == "Writing guide"
+    assert pages["/guide/"]["filters"] == {}
+    entry = json.loads((built.site / BUNDLE_DIR / "pagefind-entry.json").read_text("utf-8"))
+    assert entry["languages"]["en"]["page_count"] == 3
+
+
+def test_listing_pages_and_related_stories_are_not_indexed(project: Project) -> None:
+    project.story("hr", "2026-03-02-first", title="First", authors=["chloe"], tags=["x"],
+                  kpis=["turnover"], body="Alpha words.")
+    project.story("hr", "2026-03-03-second", title="Second", authors=["chloe"], tags=["x"],
+                  kpis=["turnover"], body="Beta words.")
+    built = project.build()
+    page = built.html("stories/second/")
+    assert page.xpath("//section[contains(@class,'sh-related')]/@data-pagefind-ignore") == [""]
+    assert built.html("").xpath("//*[@data-pagefind-body]") == []  # the home page lists stories
+    assert built.html("teams/hr/").xpath("//*[@data-pagefind-body]") == []
+    assert built.html("search/").xpath("//*[@data-pagefind-body]") == []
+    second = next(p for p in read_fragments(built.site) if p["url"] == "/stories/second/")
+    assert "Alpha" not in second["content"]  # the related card of the first story
+
+
+def test_search_page_offers_facets_of_published_stories(project: Project) -> None:
+    small_site(project)
+    built = project.build()
+    page = built.html("search/")
+    options = {select.get("name"): [(o.get("value"), o.text) for o in select.xpath("./option")]
+               for select in page.xpath("//select[@data-facet]")}
+    assert options == {
+        "team": [("", "All"), ("support", "Customer Support"), ("hr", "People & HR")],
+        "kpi": [("", "All"), ("csat", "Customer satisfaction"), ("turnover", "Employee turnover")],
+        "campaign": [("", "All"), ("spring", "Spring launch")],
+        "audience": [("", "All"), ("new hires, managers", "new hires, managers")],
+        "year": [("", "All"), ("2026", "2026"), ("2025", "2025")],
+    }
+    root = page.xpath("//div[@class='sh-search']")[0]
+    assert root.get("data-bundle") == "../pagefind/"
+    assert root.get("data-root") == ".."
+    assert page.xpath("//script[@type='module']/@src") == ["../assets/storyhub/search.js"]
+    assert built.exists("assets/storyhub/search.js")
+
+
+def test_labels_cannot_break_out_of_the_search_page_data(project: Project) -> None:
+    project.story("hr", "2026-03-02-a", title="A", authors=["chloe"],
+                  audience="</script><script>alert(1)</script>", body="Words.")
+    built = project.build()
+    page = built.html("search/")
+    data = json.loads(page.xpath("//script[@id='sh-search-data']")[0].text)
+    assert data["labels"]["audience"] == {"</script><script>alert(1)</script>":
+                                          "</script><script>alert(1)</script>"}
+    assert data["teams"]["hr"] == {"name": "People & HR", "color": "#6a1b9a"}
+    assert len(page.xpath("//script")) == len(built.html("").xpath("//script")) + 2
+
+
+def test_every_page_has_a_header_search_box_and_no_theme_search(project: Project) -> None:
+    small_site(project)
+    built = project.build()
+    for url, action in [("", "search/"), ("stories/buddies/", "../../search/"),
+                        ("guide/", "../search/"), ("search/", "./")]:
+        page = built.html(url)
+        forms = page.xpath("//header[@data-md-component='header']//form[@class='sh-header-search']")
+        assert [f.get("action") for f in forms] == [action], url
+        assert forms[0].xpath(".//input/@name") == ["q"]
+        assert page.xpath("//*[contains(@class,'md-search')]") == []
+    assert not built.exists("search/search_index.json")
+
+
+def test_two_builds_write_the_same_index(project: Project, tmp_path: Path) -> None:
+    small_site(project)
+    for n in range(8):  # enough filter values for Pagefind's HashMap order to vary
+        project.story("support", f"2026-01-{n + 10:02d}-s{n}", title=f"S{n}", authors=["ben"],
+                      kpis=["csat", "nps", "cpa"][: n % 3 + 1], audience=f"audience {n}",
+                      body=f"Words {n}.")
+    first = project.build(site_dir=tmp_path / "one")
+    second = project.build(site_dir=tmp_path / "two")
+    assert index_files(first.site) == index_files(second.site)
+    assert any(name.startswith("filter/") for name in index_files(first.site))
+
+
+def test_index_urls_keep_index_html_without_directory_urls(project: Project) -> None:
+    text = MKDOCS_YML.format(cache_dir=project.root / ".cache", extra_plugin="")
+    project.config(text=text + "use_directory_urls: false\n")
+    project.story("hr", "2026-03-02-buddies", title="Buddies", authors=["chloe"], body="Words.")
+    built = project.build()
+    assert [p["url"] for p in read_fragments(built.site)] == ["/stories/buddies/index.html"]
+    form = built.html("stories/buddies/index.html").xpath("//form[@class='sh-header-search']")[0]
+    assert form.get("action") == "../../search/index.html"
+
+
+def test_the_index_can_be_turned_off(project: Project) -> None:
+    project.config(search_index=False)
+    project.story("hr", "2026-03-02-buddies", title="Buddies", authors=["chloe"], body="Words.")
+    built = project.build()
+    assert not (built.site / BUNDLE_DIR).exists()
+    assert built.html("stories/buddies/").xpath("//form[@class='sh-header-search']") == []
