@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from . import catalog as catalog_mod
-from . import conservation, load, pages, render, search, search_index, validate
+from . import load, pages, preview, project, render, search, search_index, validate
 from .model import Problem
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
@@ -68,6 +67,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.command = "build"
         # The render cache deliberately outlives one build: `mkdocs serve` rebuilds reuse it.
         self.cache: render.RenderCache | None = None
+        self.problems: list[Problem] = []
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         """Remember whether we preview (serve shows drafts and scheduled stories)."""
@@ -116,12 +116,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
         for warning in checked.warnings:
             log.warning(str(warning))
-        if checked.errors:
+        if checked.errors and not self.preview:
             raise PluginError(format_problems(checked.problems))
+        if checked.errors:
+            # The preview keeps serving: the problems go on every page and the broken parts
+            # are left out, so fixing a file brings its story back on the next rebuild.
+            log.error(preview.log_text(checked.errors))
+        self.problems = checked.problems if self.preview else []
+        registry, stories = preview.usable(checked, project.registry_files(self.stories_dir, self.root))
         now = datetime.now(UTC)
-        cat = catalog_mod.build_catalog(checked.registry, checked.stories, now, self.preview)
-        # Drafts and scheduled stories: the conservation check makes sure they appear nowhere.
-        self.hidden = [s for s in checked.stories if s.slug not in cat.by_slug]
+        cat = catalog_mod.build_catalog(registry, stories, now, self.preview)
         assert self.cache is not None
         renderer = render.Renderer(
             config.markdown_extensions, config.mdx_configs, self._inline_url(config)
@@ -180,12 +184,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig,
                         files: Files) -> str | None:
         spec = self.specs.get(page.file.src_uri)
-        if spec is None:
+        if spec is not None:
+            html = pages.render_page(self.env, self.site, spec, page.url)
+        elif self.config.search_index:
             # Hand-written pages are searchable; generated listings are not (stories mark
             # their own body in the template).
-            return search.mark_page_body(html, page.title or "") if self.config.search_index \
-                else None
-        return pages.render_page(self.env, self.site, spec, page.url)
+            html = search.mark_page_body(html, page.title or "")
+        if self.problems:
+            guide = get_relative_url(self.site.page_url("write/"), page.url)
+            html = preview.banner(self.env, self.problems, guide) + html
+        return html
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
         """Add head tags (feed links, social cards) for the pages that have them."""
@@ -212,21 +220,6 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
             log.info(f"storyhub: indexed {report.pages} pages for search in {report.seconds:.2f} s")
-        if self.config.enabled:
-            # Last, so that it sees everything the build wrote, search index included.
-            self._check_conservation(config)
-
-    def _check_conservation(self, config: MkDocsConfig) -> None:
-        """Fail the build when a story is missing, duplicated or misplaced in the output."""
-        started = time.perf_counter()
-        problems = conservation.check(Path(config.site_dir), self.site.catalog, self.hidden,
-                                      site_url=config.site_url or "", feed_size=self.config.feed_size)
-        if problems and not self.preview:
-            raise PluginError(conservation.format_problems(problems))
-        if problems:
-            log.error(conservation.format_problems(problems))
-        log.info(f"storyhub: conservation check of {len(self.site.catalog.stories)} stories "
-                 f"in {time.perf_counter() - started:.2f} s")
 
 
 def _front_matter(title: str) -> str:
