@@ -166,8 +166,9 @@ def all_pages(site: Site, extra: Sequence[PageBuilder] = ()) -> list[PageSpec]:
     """Every generated page of the site, in a stable order."""
     # Feature modules build on this one (PageSpec, paginate), so they are imported here.
     from . import taxonomy_pages
+    from .guide import write_page
     from .search import search_page
 
     builders = [home_page, story_pages, archive_pages, *taxonomy_pages.BUILDERS, author_pages,
-                search_page, *extra]
+                search_page, write_page, *extra]
     return [spec for build in builders for spec in build(site)]
