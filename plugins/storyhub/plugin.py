@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from . import catalog as catalog_mod
-from . import load, pages, preview, project, render, search, search_index, validate
+from . import conservation, load, pages, preview, project, render, search, search_index, validate
 from .model import Problem
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
@@ -126,6 +127,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         registry, stories = preview.usable(checked, project.registry_files(self.stories_dir, self.root))
         now = datetime.now(UTC)
         cat = catalog_mod.build_catalog(registry, stories, now, self.preview)
+        # Drafts and scheduled stories: the conservation check makes sure they appear nowhere.
+        self.hidden = [s for s in stories if s.slug not in cat.by_slug]
         assert self.cache is not None
         renderer = render.Renderer(
             config.markdown_extensions, config.mdx_configs, self._inline_url(config)
@@ -220,6 +223,21 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
             log.info(f"storyhub: indexed {report.pages} pages for search in {report.seconds:.2f} s")
+        if self.config.enabled:
+            # Last, so that it sees everything the build wrote, search index included.
+            self._check_conservation(config)
+
+    def _check_conservation(self, config: MkDocsConfig) -> None:
+        """Fail the build when a story is missing, duplicated or misplaced in the output."""
+        started = time.perf_counter()
+        problems = conservation.check(Path(config.site_dir), self.site.catalog, self.hidden,
+                                      site_url=config.site_url or "", feed_size=self.config.feed_size)
+        if problems and not self.preview:
+            raise PluginError(conservation.format_problems(problems))
+        if problems:
+            log.error(conservation.format_problems(problems))
+        log.info(f"storyhub: conservation check of {len(self.site.catalog.stories)} stories "
+                 f"in {time.perf_counter() - started:.2f} s")
 
 
 def _front_matter(title: str) -> str:
