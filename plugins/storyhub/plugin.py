@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,7 +24,18 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from . import catalog as catalog_mod
-from . import conservation, load, pages, preview, project, render, search, search_index, validate
+from . import (
+    conservation,
+    load,
+    pages,
+    preview,
+    project,
+    render,
+    reproducible,
+    search,
+    search_index,
+    validate,
+)
 from .model import Problem
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
@@ -178,6 +190,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             return get_relative_url(media_path(target), story_page)
 
         return to_url
+
+    def on_pre_page(self, page: Page, /, *, config: MkDocsConfig, files: Files) -> Page | None:
+        """Date the page from the stories, not the clock (the sitemap's <lastmod> and gzip time)."""
+        if not self.config.enabled:
+            return None
+        spec = self.specs.get(page.file.src_uri)
+        story = spec.context.get("story") if spec and spec.template == "story.html" else None
+        stories = self.site.catalog.stories
+        page.update_date = reproducible.page_date(story, stories[0] if stories else None, os.environ)
+        return page
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig,
                          files: Files) -> str | None:
