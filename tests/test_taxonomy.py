@@ -167,6 +167,9 @@ def test_inspiration_pair_page(built: Built) -> None:
     page = built.html("inspiration/support/hr/")
     assert titles(page) == ["Spring wrap-up", "Hiring from support"]
     assert texts(page.xpath("//blockquote[@class='sh-row__note']")) == ["Coaching. Career levels."]
+    back = page.xpath("//a[contains(text(),'Inspiration')]")[0].get("href")
+    assert back == "../../#support__hr"
+    assert built.html("inspiration/").xpath("//li[@id='support__hr']")
     assert not built.exists("inspiration/hr/support/")
 
 
