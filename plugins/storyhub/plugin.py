@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +27,9 @@ from mkdocs.utils import get_relative_url
 from . import catalog as catalog_mod
 from . import (
     conservation,
+    feeds,
     load,
+    newsletters,
     pages,
     preview,
     project,
@@ -54,6 +57,8 @@ class StoryHubConfig(base.Config):
     timezone = c.Type(str, default="UTC")
     page_size = c.Type(int, default=20)
     feed_size = c.Type(int, default=50)
+    # Feeds, the /feeds/ page and newsletter digests; they need site_url for absolute URLs.
+    feeds = c.Type(bool, default=True)
     home_latest = c.Type(int, default=12)
     max_story_bytes = c.Type(int, default=1_000_000)
     search_index = c.Type(bool, default=True)  # build the Pagefind index after the site
@@ -112,6 +117,14 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.specs: dict[str, pages.PageSpec] = {}
         # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
         self.head_tags: list[Callable[[pages.PageSpec | None, Page], list[str]]] = []
+        self.feed_links: Callable[[str, str], list[str]] = lambda feed, page_url: []
+        if self.config.feeds:
+            if not config.site_url:
+                raise PluginError(feeds.NEEDS_SITE_URL)
+            if self.config.feed_size < 1:
+                raise PluginError("storyhub: feed_size must be at least 1 in mkdocs.yml")
+            self.head_tags.append(lambda spec, page: self.feed_links(spec.feed, page.url)
+                                  if spec and spec.feed else [])
         return config
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> None:
@@ -154,7 +167,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             extra={"home_latest": self.config.home_latest},
         )
         self.env = pages.make_environment()
-        specs = pages.all_pages(self.site)
+        publications = self._publications(config) if self.config.feeds else None
+        specs = pages.all_pages(self.site, publications[0] if publications else ())
         self.specs = {}
         for spec in specs:
             if files.get_file_from_path(spec.src_uri) is not None:
@@ -177,7 +191,24 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                                         abs_src_path=str(self.root / project_path)))
         for name in (*STYLESHEETS, *SCRIPTS):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
+        # Feeds and digests are generated files rather than writes in on_post_build, so that
+        # `mkdocs serve` serves them too and a docs/ file at the same path is caught.
+        for path, content in publications[1]() if publications else ():
+            if files.get_file_from_path(path) is not None:
+                raise PluginError(f"storyhub: docs/{path} conflicts with the generated /{path}; "
+                                  "rename or remove the hand-written file")
+            files.append(File.generated(config, path, content=content))
         return files
+
+    def _publications(self, config: MkDocsConfig) -> tuple[
+            list[pages.PageBuilder], Callable[[], Iterator[tuple[str, str | bytes]]]]:
+        """Page builders and the generated files of feeds and newsletters."""
+        publisher = feeds.Publisher(self.site, config.site_url or "", self.config.feed_size,
+                                    lambda path: self.root / path, config.theme.get("language"))
+        digests = newsletters.Digests(publisher, self.tz, self.env)
+        self.feed_links = publisher.link_tags
+        return [publisher.index_page, digests.pages], \
+            lambda: itertools.chain(publisher.files(), digests.files())
 
     def _inline_url(self, config: MkDocsConfig) -> Any:
         story_page = "stories/x/" if config.use_directory_urls else "stories/x.html"
