@@ -244,7 +244,8 @@ def check_feeds(site_dir: Path, catalog: Catalog, hidden: list[Story], site_url:
 
 def check_sitemap(site_dir: Path, catalog: Catalog, hidden: list[Story], site_url: str) -> list[str]:
     path = site_dir / "sitemap.xml"
-    if not path.is_file():
+    # Without site_url MkDocs writes an empty sitemap: there is no page address to list.
+    if not path.is_file() or not site_url:
         return []
     locs = [site_path(loc.text or "", site_url)
             for loc in ElementTree.fromstring(path.read_bytes()).iter(f"{SITEMAP}loc")]
