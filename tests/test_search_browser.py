@@ -163,6 +163,11 @@ def test_a_shared_url_restores_the_query_and_the_filter(page: Any, base_url: str
     assert page.input_value("#sh-search-q") == "onboarding"
     assert page.input_value("select[name=team]") == "hr"
     assert page.input_value(".sh-header-search input") == "onboarding"
+    # Counts keep the query: picking Customer Support instead would give one result.
+    assert page.inner_text("select[name=team] option[value=support]") == "Customer Support (1)"
+    assert page.inner_text("select[name=team] option[value=hr]") == "People & HR (2)"
+    assert page.inner_text("select[name=team] option[value=finance]") == "Finance (0)"
+    assert page.inner_text("select[name=kpi] option[value=csat]") == "Customer satisfaction (1)"
     assert sorted(hits(page)) == ["Every new hire gets a buddy", "What new hires said about onboarding"]
     assert status(page) == "2 results for “onboarding” in People & HR"
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import threading
 from pathlib import Path
 
 from conftest import MKDOCS_YML, Project
-from storyhub.search_index import BUNDLE_DIR, read_fragments
+from storyhub.search_index import BUNDLE_DIR, BackgroundIndexer, IndexReport, read_fragments
 
 
 def index_files(site: Path) -> dict[str, str]:
@@ -133,3 +135,24 @@ def test_the_index_can_be_turned_off(project: Project) -> None:
     built = project.build()
     assert not (built.site / BUNDLE_DIR).exists()
     assert built.html("stories/buddies/").xpath("//form[@class='sh-header-search']") == []
+
+
+def test_preview_indexes_in_the_background_and_a_new_build_cancels_it(project: Project) -> None:
+    small_site(project)
+    built = project.build()
+    expected = index_files(built.site)
+    shutil.rmtree(built.site / BUNDLE_DIR)
+    done: list[object] = []
+    finished = threading.Event()
+    indexer = BackgroundIndexer(lambda result: (done.append(result), finished.set()))
+
+    indexer.start(built.site)
+    indexer.cancel()  # what the next rebuild does first
+    assert not (built.site / BUNDLE_DIR).exists()
+    assert done == []
+
+    indexer.start(built.site)
+    assert finished.wait(60)
+    assert isinstance(done[0], IndexReport) and done[0].pages == 3
+    assert index_files(built.site) == expected  # the same index as `mkdocs build` writes
+    assert sorted(p.name for p in built.site.iterdir() if p.name.startswith(".")) == []

@@ -86,10 +86,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # The render cache deliberately outlives one build: `mkdocs serve` rebuilds reuse it.
         self.cache: render.RenderCache | None = None
         self.problems: list[Problem] = []
+        # Previews index in the background; the indexer outlives one build to cancel a late run.
+        self.indexer = search_index.BackgroundIndexer(_index_done)
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         """Remember whether we preview (serve shows drafts and scheduled stories)."""
         self.command = command
+
+    def on_shutdown(self) -> None:
+        """Stop a background search index run when `mkdocs serve` exits."""
+        self.indexer.cancel()
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         """Resolve folders against mkdocs.yml and register the stylesheet."""
@@ -114,6 +120,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             if CSS_DIR + name not in config.extra_css:
                 config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
+        self.indexer.cancel()  # before MkDocs cleans the site folder for this build
         self.specs: dict[str, pages.PageSpec] = {}
         # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
         self.head_tags: list[Callable[[pages.PageSpec | None, Page], list[str]]] = []
@@ -269,13 +276,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Persist the render cache for the next build, then index the built site for search."""
         if self.config.enabled and self.cache is not None:
             self.cache.save()
-        if self.config.enabled and self.config.search_index:
+        if self.config.enabled and self.config.search_index and self.preview:
+            # Pagefind takes seconds at thousands of stories; the preview must not wait for it.
+            self.indexer.start(Path(config.site_dir), keep_index_url=not config.use_directory_urls)
+        elif self.config.enabled and self.config.search_index:
             try:
                 report = search_index.build_index(Path(config.site_dir),
-                                            keep_index_url=not config.use_directory_urls)
+                                                  keep_index_url=not config.use_directory_urls)
             except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
-            log.info(f"storyhub: indexed {report.pages} pages for search in {report.seconds:.2f} s")
+            _index_done(report)
         if self.config.enabled:
             # Last, so that it sees everything the build wrote, search index included.
             self._check_conservation(config)
@@ -291,6 +301,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             log.error(conservation.format_problems(problems))
         log.info(f"storyhub: conservation check of {len(self.site.catalog.stories)} stories "
                  f"in {time.perf_counter() - started:.2f} s")
+
+
+def _index_done(result: search_index.IndexReport | search_index.SearchIndexError) -> None:
+    if isinstance(result, search_index.SearchIndexError):
+        log.warning(f"storyhub: search index: {result}")
+    else:
+        log.info(f"storyhub: indexed {result.pages} pages for search in {result.seconds:.2f} s")
 
 
 def _front_matter(title: str) -> str:

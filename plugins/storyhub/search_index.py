@@ -13,9 +13,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import shutil
 import struct
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +77,76 @@ def build_index(site_dir: Path, keep_index_url: bool = False) -> IndexReport:
         (bundle / name).unlink(missing_ok=True)
     pages = canonicalize(bundle)
     return IndexReport(pages, time.perf_counter() - started)
+
+
+class BackgroundIndexer:
+    """Builds the index after a preview build without holding up the preview.
+
+    Under `mkdocs serve` the page a writer is editing must appear in about a second, while
+    Pagefind needs a few milliseconds per story. So the preview starts Pagefind in the
+    background, writing to a temporary folder inside the site, and moves the finished index
+    into place; the next rebuild cancels a run that has not finished.
+    """
+
+    def __init__(self, on_done: Callable[[IndexReport | SearchIndexError], None]):
+        self.on_done = on_done
+        self.process: subprocess.Popen[str] | None = None
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.generation = 0
+
+    def start(self, site_dir: Path, keep_index_url: bool = False) -> None:
+        """Start indexing `site_dir` in the background (cancelling any earlier run)."""
+        self.cancel()
+        with self.lock:
+            self.generation += 1
+            generation = self.generation
+            staging = site_dir / f".{BUNDLE_DIR}-building"
+            shutil.rmtree(staging, ignore_errors=True)  # left by a cancelled run in a dirty build
+            command = [pagefind_executable(), "--site", str(site_dir), "--output-path",
+                       str(staging), "--quiet"]
+            if keep_index_url:
+                command.append("--keep-index-url")
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                            stderr=subprocess.STDOUT, text=True)
+            process = self.process
+        self.thread = threading.Thread(
+            target=self._finish, args=(process, generation, site_dir, staging), daemon=True)
+        self.thread.start()
+
+    def _finish(self, process: subprocess.Popen[str], generation: int, site_dir: Path,
+                staging: Path) -> None:
+        started = time.perf_counter()
+        output, _ = process.communicate()
+        with self.lock:
+            if generation != self.generation:
+                return  # a newer build replaced this site; its files may be gone already
+            try:
+                if process.returncode != 0:
+                    raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): "
+                                           f"{output.strip()}")
+                for name in UNUSED_BUNDLE_FILES:
+                    (staging / name).unlink(missing_ok=True)
+                pages = canonicalize(staging)
+                staging.rename(site_dir / BUNDLE_DIR)
+            except (OSError, SearchIndexError) as error:
+                result: IndexReport | SearchIndexError = error if isinstance(
+                    error, SearchIndexError) else SearchIndexError(str(error))
+            else:
+                result = IndexReport(pages, time.perf_counter() - started)
+        self.on_done(result)
+
+    def cancel(self) -> None:
+        """Stop a run that is still going; its output is discarded."""
+        with self.lock:
+            self.generation += 1
+            process = self.process
+            self.process = None
+        if process is not None and process.poll() is None:
+            process.kill()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+            self.thread = None
 
 
 def read_fragments(site_dir: Path) -> list[dict[str, Any]]:

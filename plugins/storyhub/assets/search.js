@@ -22,6 +22,7 @@ const dateFormat = new Intl.DateTimeFormat("en-GB", {
 });
 
 let pagefindPromise = null;
+let filtersPromise = null;  // all filter values with their counts; also loads the filter chunks
 let generation = 0;  // increases with every search; stale answers are dropped
 let results = [];
 let shown = 0;
@@ -31,6 +32,9 @@ function loadPagefind() {
     pagefindPromise = import(new URL("pagefind.js", bundleUrl).href).then(async (pagefind) => {
       await pagefind.options({ baseUrl, excerptLength: 26 });
       await pagefind.init();
+      // Facet counts need the filter chunks, which a search with words alone does not load:
+      // fetch them alongside the first search rather than before it.
+      filtersPromise = pagefind.filters();
       return pagefind;
     });
   }
@@ -129,8 +133,11 @@ function describe(count, { query, filters }) {
 // Counts next to each option: how many results picking it would give, keeping the query and
 // the other facets. For a facet that is already set, that needs a search without it.
 async function updateCounts(pagefind, state, search, current) {
-  const totals = { value: null };
-  const allFilters = async () => totals.value || (totals.value = await pagefind.filters());
+  const totals = await filtersPromise;
+  if (search && !(search.filters && Object.keys(search.filters).length)) {
+    // The search ran before the filter chunks arrived: ask again, now that they are here.
+    search = await pagefind.search(state.query || null, { filters: state.filters });
+  }
   for (const select of selects) {
     const key = select.dataset.facet;
     let counts;
@@ -141,7 +148,7 @@ async function updateCounts(pagefind, state, search, current) {
       delete rest[key];
       counts = state.query || Object.keys(rest).length
         ? (await pagefind.search(state.query || null, { filters: rest })).filters[key]
-        : (await allFilters())[key];
+        : totals[key];
     }
     if (current !== generation) return;
     for (const option of select.options) {
