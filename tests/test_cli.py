@@ -113,6 +113,13 @@ def test_check_lists_each_kind_of_mistake_and_fails(project: Project, kind: str)
     assert re.match(r"^\d+ errors?[.,]", lines[-1])
 
 
+def test_part_of_an_id_suggests_the_whole_id(project: Project) -> None:
+    project.story("support", "2026-03-02-x", authors=["ben"], kpis=["volume"])
+    _, lines = check(project)
+    assert "stories/support/2026-03-02-x.md:7: unknown KPI 'volume' (did you mean 'ticket-volume'? " \
+        "Known KPIs are listed in stories/kpis.yml)" in lines
+
+
 def test_check_exit_code_is_zero_for_valid_stories(project: Project) -> None:
     project.story("hr", "2026-03-02-fine", authors=["chloe"])
     assert check(project) == (0, ["No problems in 1 story and the registries."])
@@ -267,7 +274,8 @@ def test_new_then_check_then_build(project: Project) -> None:
     assert code == 0
     path = project.root / "stories" / "hr" / "2026-03-02-buddies-a-year-on.md"
     assert out.startswith("Created stories/hr/2026-03-02-buddies-a-year-on.md\n")
-    assert "http://127.0.0.1:8000/stories/buddies-a-year-on/" in out
+    # site_url's path /stories/ is where `mkdocs serve` mounts the site.
+    assert "mkdocs serve, then open http://127.0.0.1:8000/stories/stories/buddies-a-year-on/" in out
     front, body, _ = load.split_story(path.read_text("utf-8")) or ("", "", 0)
     data, _, problems = load.parse_yaml(front, str(path))
     assert problems == []

@@ -244,7 +244,7 @@ def run_new(settings: Settings, registry: Registry, existing: dict[str, str],
     out.write(f"Created {shown}\n\nNext:\n"
               f"  1. Write the story in {shown} (the comments in it list the optional keys).\n"
               f"  2. storyhub check {shown}\n"
-              f"  3. mkdocs serve, then open http://127.0.0.1:8000/stories/{story.file_slug}/\n"
+              f"  3. mkdocs serve, then open {settings.serve_url}stories/{story.file_slug}/\n"
               "  4. Commit the file (and any images in the team's images/ folder) and open a pull "
               "request with the 'story' template.\n")
     return 0

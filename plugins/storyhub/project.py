@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -35,6 +36,7 @@ class Settings:
     timezone: ZoneInfo
     max_story_bytes: int = load.DEFAULT_MAX_BYTES
     config_file: Path | None = None
+    serve_url: str = "http://127.0.0.1:8000/"  # where `mkdocs serve` shows the site
 
     def display(self, path: Path) -> str:
         return load.relpath(path.resolve(), self.root)
@@ -76,6 +78,14 @@ def plugin_options(config: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def serve_url(config: dict[str, Any]) -> str:
+    """Where `mkdocs serve` puts the site: dev_addr, under the path of site_url."""
+    address, site_url = config.get("dev_addr"), config.get("site_url")
+    address = address if isinstance(address, str) else "127.0.0.1:8000"
+    path = urlsplit(site_url if isinstance(site_url, str) else "").path.rstrip("/") + "/"
+    return f"http://{address}{path}"
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest mkdocs.yml in `start` or a folder above it."""
     for folder in [start, *start.parents]:
@@ -101,6 +111,7 @@ def read_settings(root: Path | None = None, config_file: Path | None = None,
         config_file = find_config(cwd)
     base = config_file.parent if config_file else (cwd / root).resolve() if root else cwd
     options: dict[str, Any] = {}
+    config: Any = {}
     if config_file is not None:
         try:
             config = yaml.load(config_file.read_text("utf-8-sig"), Loader=_ConfigLoader)
@@ -122,7 +133,8 @@ def read_settings(root: Path | None = None, config_file: Path | None = None,
     if not folder.is_dir():
         raise SettingsError(f"{folder}: no stories folder here (run in the project folder, or pass "
                             "--root or --config)")
-    return Settings(base, folder, timezone, max_bytes, config_file)
+    return Settings(base, folder, timezone, max_bytes, config_file,
+                    serve_url(config if isinstance(config, dict) else {}))
 
 
 def load_project(settings: Settings) -> load.Loaded:
