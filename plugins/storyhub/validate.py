@@ -73,6 +73,11 @@ def suggest(value: str, known: Iterable[str]) -> str:
     close = [plain] if plain in known else difflib.get_close_matches(plain, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?{_odd_characters(value)}"
+    # Part of an id, as people type it: 'nadia' for 'nadia-karimi', 'volume' for 'ticket-volume'.
+    partial = [k for k in known if plain and (k.startswith(plain) or plain in k.split("-"))]
+    if 0 < len(partial) <= 3:
+        options = " or ".join(f"'{k}'" for k in partial)
+        return f"did you mean {options}?{_odd_characters(value)}"
     listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
     hint = f"known ids: {listed}" if known else "the registry is empty"
     return hint + ("." + _odd_characters(value) if _odd_characters(value) else "")
