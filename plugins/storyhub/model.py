@@ -122,3 +122,14 @@ class Problem:
     def __str__(self) -> str:
         hint = f" ({self.hint})" if self.hint else ""
         return f"{self.path}:{self.line}: {self.message}{hint}"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image a story uses, and where the story names it (for error messages)."""
+
+    story: str  # story file, e.g. 'stories/hr/2026-03-02-x.md'
+    line: int
+    path: str  # project-relative image file, e.g. 'stories/hr/images/a.jpg'
+    written: str  # the path as the story wrote it
+    what: str = "image"  # 'cover' or 'image'

@@ -26,8 +26,10 @@ from mkdocs.utils import get_relative_url
 
 from . import catalog as catalog_mod
 from . import (
+    cards,
     conservation,
     feeds,
+    images,
     load,
     newsletters,
     pages,
@@ -46,6 +48,9 @@ ASSETS = Path(__file__).parent / "assets"
 # Each feature keeps its own stylesheet in assets/; all of them are served under this folder.
 CSS_DIR = "assets/storyhub/"
 STYLESHEETS = sorted(p.name for p in ASSETS.glob("*.css"))
+# Story HTML is rendered once, with URLs relative to a page at this depth (any story page;
+# with use_directory_urls off it is stories/<slug>/index.html, the same folder depth).
+STORY_PAGE = "stories/x/"
 # Scripts are served beside the stylesheets but only the pages that need one load it.
 SCRIPTS = sorted(p.name for p in ASSETS.glob("*.js"))
 
@@ -85,6 +90,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.command = "build"
         # The render cache deliberately outlives one build: `mkdocs serve` rebuilds reuse it.
         self.cache: render.RenderCache | None = None
+        # Image derivatives are cached on disk by content; the store also outlives one build.
+        self.image_store: images.ImageStore | None = None
         self.problems: list[Problem] = []
         # Previews index in the background; the indexer outlives one build to cancel a late run.
         self.indexer = search_index.BackgroundIndexer(_index_done)
@@ -124,6 +131,11 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.specs: dict[str, pages.PageSpec] = {}
         # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
         self.head_tags: list[Callable[[pages.PageSpec | None, Page], list[str]]] = []
+        image_dir = self.root / self.config.cache_dir / "images" if self.config.cache_dir else None
+        if self.image_store is None or (image_dir and self.image_store.folder != image_dir):
+            self.image_store = images.ImageStore(image_dir) if image_dir \
+                else images.ImageStore.temporary()
+        self.head_tags.append(lambda spec, page: cards.story_tags(spec, self.site, config.site_url))
         self.feed_links: Callable[[str, str], list[str]] = lambda feed, page_url: []
         if self.config.feeds:
             if not config.site_url:
@@ -147,6 +159,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             return None
         loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes)
         checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
+        assert self.image_store is not None
+        # Decoding images is part of validation: a bad image fails the build with the rest.
+        image_problems, processed = images.check(checked.images, self.root, self.image_store)
+        checked.problems.extend(image_problems)
         for warning in checked.warnings:
             log.warning(str(warning))
         if checked.errors and not self.preview:
@@ -167,11 +183,19 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         )
         rendered = {s.slug: self.cache.get(renderer, s) for s in cat.stories}
         self.cache.prune({renderer.key(s) for s in cat.stories})
+        late_problems, late = images.check(images.late_refs(cat.stories, rendered, processed),
+                                           self.root, self.image_store)
+        if late_problems and not self.preview:
+            raise PluginError(format_problems(late_problems))
+        image_set = images.ImageSet({**processed, **late}, self.image_store, media_path)
+        rendered = images.responsive_stories(rendered, image_set, STORY_PAGE)
+        self.image_set = image_set
         self.site = pages.Site(
             catalog=cat, rendered=rendered, site_name=config.site_name,
             directory_urls=config.use_directory_urls, now=now, preview=self.preview,
-            media_url=media_path, page_size=self.config.page_size,
-            extra={"home_latest": self.config.home_latest},
+            media_url=image_set.feed_path, image_html=image_set.image_html,
+            page_size=self.config.page_size,
+            extra={"home_latest": self.config.home_latest, "images": image_set},
         )
         self.env = pages.make_environment()
         publications = self._publications(config) if self.config.feeds else None
@@ -191,11 +215,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 inclusion=InclusionLevel.UNDEFINED if spec.path.count("/") <= 1
                 else InclusionLevel.NOT_IN_NAV,
             ))
-        media = sorted({s.cover for s in cat.stories if s.cover}
-                       | {i for r in rendered.values() for i in r.images})
-        for project_path in media:
-            files.append(File.generated(config, media_path(project_path),
-                                        abs_src_path=str(self.root / project_path)))
+        # Only derivatives are published: originals may carry EXIF, GPS and other metadata.
+        media = {s.cover for s in cat.stories if s.cover} | {i for r in rendered.values()
+                                                             for i in r.images}
+        for site_path, cached in image_set.files(media):
+            files.append(File.generated(config, site_path, abs_src_path=str(cached)))
+        card_files = cards.make_cards(cat.stories, registry.teams, config.site_name, image_set,
+                                      self.image_store.folder.parent / "cards")
+        for story in cat.stories:
+            files.append(File.generated(config, cards.card_path(story),
+                                        abs_src_path=str(card_files[story.slug])))
         for name in (*STYLESHEETS, *SCRIPTS):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
         # Feeds and digests are generated files rather than writes in on_post_build, so that
@@ -211,21 +240,19 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             list[pages.PageBuilder], Callable[[], Iterator[tuple[str, str | bytes]]]]:
         """Page builders and the generated files of feeds and newsletters."""
         publisher = feeds.Publisher(self.site, config.site_url or "", self.config.feed_size,
-                                    lambda path: self.root / path, config.theme.get("language"))
+                                    self.image_set.served_file, config.theme.get("language"))
         digests = newsletters.Digests(publisher, self.tz, self.env)
         self.feed_links = publisher.link_tags
         return [publisher.index_page, digests.pages], \
             lambda: itertools.chain(publisher.files(), digests.files())
 
     def _inline_url(self, config: MkDocsConfig) -> Any:
-        story_page = "stories/x/" if config.use_directory_urls else "stories/x.html"
-
         def to_url(target: str) -> str | None:
             path = self.root / target
             if not target.startswith(self.config.stories_dir.rstrip("/") + "/") \
                     or path.suffix.lower() not in validate.IMAGE_SUFFIXES or not path.is_file():
                 return None
-            return get_relative_url(media_path(target), story_page)
+            return get_relative_url(media_path(target), STORY_PAGE)
 
         return to_url
 

@@ -7,16 +7,17 @@ can be shown at once.
 from __future__ import annotations
 
 import difflib
+import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
 from .load import Entry, Loaded, StorySource
-from .model import Author, Campaign, Credit, Kpi, Newsletter, Problem, Registry, Story, Team
+from .model import Author, Campaign, Credit, ImageRef, Kpi, Newsletter, Problem, Registry, Story, Team
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -37,6 +38,8 @@ class Validated:
     registry: Registry
     stories: list[Story]
     problems: list[Problem]
+    # Every image a story names (also those of stories with errors), for `images.check`.
+    images: list[ImageRef] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -277,34 +280,105 @@ def build_registry(entries: dict[str, list[Entry]]) -> tuple[Registry, list[Prob
     return Registry(teams, kpis, authors, campaigns, newsletters), problems
 
 
-def _image(c: _Checker, key: str, value: str, story_dir: Path, stories_dir: Path,
-           root: Path) -> str | None:
-    """Check an image path relative to the story; return it relative to `root`."""
+def resolve_image(value: str, story_dir: Path, stories_dir: Path,
+                  root: Path) -> tuple[str | None, str, str]:
+    """An image path relative to the story, resolved to a path relative to `root`.
+
+    Returns (path, "", "") or (None, message, hint) when the path may not be published:
+    absolute, leaving stories/, a symbolic link, missing or not an image.
+    """
     if value.startswith(("/", "\\")) or re.match(r"^[a-zA-Z]:", value) or "://" in value:
-        c.add(key, f"image path {value!r} must be relative to the story",
-              "put the image in the team's images/ folder and write 'images/name.jpg'")
-        return None
+        return None, f"image path {value!r} must be relative to the story", \
+            "put the image in the team's images/ folder and write 'images/name.jpg'"
     target = story_dir / value
     try:
         resolved = target.resolve(strict=False)
         resolved.relative_to(stories_dir.resolve())
-    except ValueError:
-        c.add(key, f"image path {value!r} leaves the stories folder",
-              "keep images inside stories/<team>/images/")
-        return None
+    except (ValueError, OSError):
+        return None, f"image path {value!r} leaves the stories folder", \
+            "keep images inside stories/<team>/images/"
     if any(part.is_symlink() for part in [target, *target.parents] if part != stories_dir
            and stories_dir in part.parents):
-        c.add(key, f"image {value!r} is a symbolic link", "copy the image file in instead")
-        return None
+        return None, f"image {value!r} is a symbolic link", "copy the image file in instead"
     if not target.is_file():
-        c.add(key, f"image {value!r} does not exist", f"add the file at {target.relative_to(root)}"
-              if root in target.parents else "check the path")
-        return None
+        return None, f"image {value!r} does not exist", \
+            f"add the file at {target.relative_to(root)}" if root in target.parents \
+            else "check the path"
     if target.suffix.lower() not in IMAGE_SUFFIXES:
-        c.add(key, f"image {value!r} is not a supported format",
-              "use a .jpg, .png, .webp or .gif image")
-        return None
-    return resolved.relative_to(root.resolve()).as_posix()
+        return None, f"image {value!r} is not a supported format", \
+            "use a .jpg, .png, .webp or .gif image"
+    return resolved.relative_to(root.resolve()).as_posix(), "", ""
+
+
+def _image(c: _Checker, key: str, value: str, story_dir: Path, stories_dir: Path,
+           root: Path) -> str | None:
+    """Check an image path relative to the story; return it relative to `root`."""
+    path, message, hint = resolve_image(value, story_dir, stories_dir, root)
+    if path is None:
+        c.add(key, message, hint)
+    return path
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+).*?\1")
+_MD_IMAGE = re.compile(
+    r"!\[(?P<alt>(?:[^\]\\]|\\.)*)\]\(\s*(?:<(?P<angled>[^>]*)>|(?P<plain>[^\s)]+))"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+_HTML_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_HTML_ATTR = re.compile(r"""([a-zA-Z_:][-\w:.]*)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_REMOTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
+
+
+def body_images(body: str, first_line: int = 1) -> list[tuple[int, str, str | None]]:
+    """(line, path, alt text or None) of every image in a Markdown body, outside code.
+
+    Finds `![alt](path "title")` and `<img src=... alt=...>`; `first_line` is the file line
+    of the body's first line.
+    """
+    found: list[tuple[int, str, str | None]] = []
+    fence = ""
+    for number, line in enumerate(body.splitlines(), start=first_line):
+        opening = _FENCE.match(line)
+        if fence:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = ""
+            continue
+        if opening:
+            fence = opening.group(1)
+            continue
+        text = _CODE_SPAN.sub("", line)
+        for match in _MD_IMAGE.finditer(text):
+            path = match.group("angled") if match.group("angled") is not None \
+                else match.group("plain")
+            found.append((number, path, match.group("alt")))
+        for tag in _HTML_IMG.finditer(text):
+            attrs = {k.lower(): v.strip("\"'") for k, v in _HTML_ATTR.findall(tag.group(0))}
+            if "src" in attrs:
+                found.append((number, html.unescape(attrs["src"]),
+                              html.unescape(attrs["alt"]) if "alt" in attrs else None))
+    return found
+
+
+def check_body_images(source: StorySource, story_dir: Path, stories_dir: Path,
+                      root: Path) -> tuple[list[ImageRef], list[Problem]]:
+    """Inline images of a story: each must be a file inside stories/ and have alt text."""
+    refs: list[ImageRef] = []
+    problems: list[Problem] = []
+    where = source.entry.path
+    for line, written, alt in body_images(source.body, source.body_line):
+        if _REMOTE.match(written) or written.startswith("#"):
+            continue  # remote images become links when the story is rendered
+        if not alt or not alt.strip():
+            problems.append(Problem(where, line, f"image {written!r} has no alt text",
+                                    "describe what it shows: ![what the image shows](path)"))
+        path_part = written.split("#", 1)[0].split("?", 1)[0]
+        path, message, hint = resolve_image(path_part, story_dir, stories_dir, root)
+        if path is None:
+            problems.append(Problem(where, line, message, hint))
+        else:
+            refs.append(ImageRef(where, line, path, written))
+    return refs, problems
 
 
 def build_story(source: StorySource, registry: Registry, stories_dir: Path, root: Path,
@@ -456,17 +530,35 @@ def check_unique_slugs(stories: list[Story], lines: Callable[[Story], int]) -> l
     return problems
 
 
+def story_images(source: StorySource, stories_dir: Path,
+                 root: Path) -> tuple[list[ImageRef], list[Problem]]:
+    """The cover (if its path is valid; build_story reports it otherwise) and inline images."""
+    story_dir = stories_dir / source.team_folder
+    refs, problems = check_body_images(source, story_dir, stories_dir, root)
+    cover = source.entry.data.get("cover")
+    if isinstance(cover, str) and cover.strip():
+        path, _, _ = resolve_image(cover.strip(), story_dir, stories_dir, root)
+        if path is not None:
+            refs.insert(0, ImageRef(source.entry.path, source.entry.line_of("cover"), path,
+                                    cover.strip(), "cover"))
+    return refs, problems
+
+
 def validate(loaded: Loaded, stories_dir: Path, root: Path, tz: tzinfo) -> Validated:
     """Check everything that was loaded; stories with errors are left out of `stories`."""
     registry, problems = build_registry(loaded.registries)
     problems = loaded.problems + problems
     stories: list[Story] = []
     slug_lines: dict[str, int] = {}
+    images: list[ImageRef] = []
     for source in loaded.stories:
         story, found = build_story(source, registry, stories_dir, root, tz)
+        problems.extend(found)
+        refs, found = story_images(source, stories_dir, root)
+        images.extend(refs)
         problems.extend(found)
         if story is not None:
             stories.append(story)
             slug_lines[story.path] = source.entry.line_of("slug")
     problems.extend(check_unique_slugs(stories, lambda s: slug_lines.get(s.path, 1)))
-    return Validated(registry, stories, problems)
+    return Validated(registry, stories, problems, images)
