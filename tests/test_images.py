@@ -382,3 +382,14 @@ def test_plan_widths() -> None:
     assert images.plan_widths(4000) == [480, 960, 1600]
     assert images.plan_widths(1000) == [480, 1000]
     assert images.plan_widths(300) == [300]
+
+
+def test_storyhub_check_decodes_images_like_the_build(project: Project) -> None:
+    from storyhub import cli
+
+    project.add("hr/images/bomb.png", png_header(100_000, 100_000))
+    project.story("hr", "2026-03-02-x", authors=["chloe"], cover="images/bomb.png", cover_alt="b")
+    out = io.StringIO()
+    code = cli.main(["check", "--root", str(project.root)], stdout=out, stderr=io.StringIO())
+    assert code == 1
+    assert f"{STORY}:6: cover 'images/bomb.png' is too large to decode safely" in out.getvalue()

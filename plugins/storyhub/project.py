@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from . import load, validate
+from . import images, load, validate
 from .model import Problem
 
 # The plugin's defaults (plugin.StoryHubConfig); a test keeps the two in step.
 DEFAULT_STORIES_DIR = "stories"
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_CACHE_DIR = ".cache/storyhub"
 CONFIG_NAME = "mkdocs.yml"
 
 
@@ -144,7 +145,12 @@ def load_project(settings: Settings) -> load.Loaded:
 def check(settings: Settings, loaded: load.Loaded | None = None) -> validate.Validated:
     """Load (unless given) and validate everything, exactly as the build does."""
     loaded = loaded if loaded is not None else load_project(settings)
-    return validate.validate(loaded, settings.stories_dir, settings.root, settings.timezone)
+    checked = validate.validate(loaded, settings.stories_dir, settings.root, settings.timezone)
+    # Images are decoded as the build decodes them, into the build's default image cache,
+    # so a check before a build leaves the build nothing to encode.
+    store = images.ImageStore(settings.root / DEFAULT_CACHE_DIR / "images")
+    checked.problems.extend(images.check(checked.images, settings.root, store)[0])
+    return checked
 
 
 def registry_problems(checked: validate.Validated, settings: Settings) -> list[Problem]:
