@@ -393,3 +393,39 @@ def test_storyhub_check_decodes_images_like_the_build(project: Project) -> None:
     code = cli.main(["check", "--root", str(project.root)], stdout=out, stderr=io.StringIO())
     assert code == 1
     assert f"{STORY}:6: cover 'images/bomb.png' is too large to decode safely" in out.getvalue()
+
+
+def test_builds_without_a_cache_folder(project: Project) -> None:
+    text = (project.root / "mkdocs.yml").read_text()
+    project.config(text=text.replace(f"cache_dir: {project.root / '.cache'}", "cache_dir: ''")
+                   .replace("      timezone: Europe/Berlin\n",
+                            "      timezone: Europe/Berlin\n      search_index: false\n"))
+    cover_story(project, photo((800, 400)))
+    built = project.build()
+    img = built.html("stories/x/").xpath("//figure//img")[0]
+    assert resolve(built, "stories/x/", img.get("src")).is_file()
+    assert not (project.root / ".cache").exists()
+
+
+def test_old_unused_cache_entries_are_pruned(quick: Project) -> None:
+    cover_story(quick, photo((800, 400)))
+    quick.build()
+    cache = quick.root / ".cache"
+
+    def entries() -> set[Path]:
+        return {p for folder in ("images", "cards") for p in (cache / folder).rglob("*")
+                if p.is_file()}
+
+    first = entries()
+    cover_story(quick, photo((810, 400)))  # a new version of the same file
+    quick.build()
+    assert first < entries()  # a replaced image's entries stay a while: another build may use them
+    week_ago = os.stat(next(iter(first))).st_mtime - 8 * 86400
+    for path in first:
+        os.utime(path, (week_ago, week_ago))
+    built = quick.build()
+    assert not [p for p in first if p.exists()]
+    assert entries()
+    img = built.html("stories/x/").xpath("//figure//img")[0]
+    assert resolve(built, "stories/x/", img.get("src")).is_file()
+    assert built.exists("assets/cards/x.png")

@@ -22,6 +22,7 @@ import posixpath
 import re
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,7 @@ SIZES = {
     "sh-card__cover": "(min-width: 76.25em) 400px, (min-width: 45em) 50vw, 100vw",
     "body": "(min-width: 76.25em) 1180px, 100vw",
 }
+PRUNE_DAYS = 7  # unused cache entries older than this are deleted
 MIME = {".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png"}
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -290,6 +292,22 @@ class ImageStore:
             self.encoded += 1
             self._memory[key] = processed
         return processed
+
+
+def prune(folder: Path, keep: set[str], older_than_days: float = PRUNE_DAYS) -> int:
+    """Delete cache files whose content key is not in `keep` and that are older than
+    `older_than_days`; returns how many. Every file name starts with its 64-hex key.
+
+    The age limit keeps what a build running at the same time (a preview with drafts, or
+    another checkout sharing the cache) has just written.
+    """
+    cutoff = time.time() - older_than_days * 86400
+    removed = 0
+    for path in folder.glob("??/*") if folder.is_dir() else ():
+        if path.name[:64] not in keep and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _write(path: Path, content: bytes) -> None:

@@ -220,11 +220,14 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                                                              for i in r.images}
         for site_path, cached in image_set.files(media):
             files.append(File.generated(config, site_path, abs_src_path=str(cached)))
+        card_dir = self.image_store.folder.parent / "cards"
         card_files = cards.make_cards(cat.stories, registry.teams, config.site_name, image_set,
-                                      self.image_store.folder.parent / "cards")
+                                      card_dir)
         for story in cat.stories:
             files.append(File.generated(config, cards.card_path(story),
                                         abs_src_path=str(card_files[story.slug])))
+        images.prune(self.image_store.folder, {p.key for p in image_set.processed.values()})
+        images.prune(card_dir, {path.stem for path in card_files.values()})
         for name in (*STYLESHEETS, *SCRIPTS):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
         # Feeds and digests are generated files rather than writes in on_post_build, so that
