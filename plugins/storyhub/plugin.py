@@ -24,7 +24,6 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from . import catalog as catalog_mod
 from . import (
     cards,
     conservation,
@@ -39,8 +38,10 @@ from . import (
     reproducible,
     search,
     search_index,
+    theme_html,
     validate,
 )
+from . import catalog as catalog_mod
 from .model import Problem
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
@@ -293,6 +294,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if not self.config.enabled:
             return None
         spec = self.specs.get(page.file.src_uri)
+        output = theme_html.valid_html(output)
         if self.config.search_index:
             action = get_relative_url(self.site.page_url(search.SEARCH_PATH), page.url)
             output = search.header_search(output, action)
@@ -301,6 +303,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             return output
         head = "\n".join(tags) + "\n</head>"
         return output.replace("</head>", head, 1)
+
+    def on_post_template(self, output_content: str, /, *, template_name: str,
+                         config: MkDocsConfig) -> str | None:
+        """Theme pages that are not documentation pages (404.html) get the same HTML fixes."""
+        if not self.config.enabled or not template_name.endswith(".html"):
+            return None
+        return theme_html.valid_html(output_content)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Persist the render cache for the next build, then index the built site for search."""
