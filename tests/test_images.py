@@ -429,3 +429,27 @@ def test_old_unused_cache_entries_are_pruned(quick: Project) -> None:
     img = built.html("stories/x/").xpath("//figure//img")[0]
     assert resolve(built, "stories/x/", img.get("src")).is_file()
     assert built.exists("assets/cards/x.png")
+
+
+def test_preview_lists_a_bad_image_and_keeps_the_other_stories(quick: Project) -> None:
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    quick.add("hr/images/bomb.png", png_header(100_000, 100_000))
+    quick.story("hr", "2026-03-02-x", authors=["chloe"], cover="images/bomb.png", cover_alt="b")
+    quick.add("hr/images/fine.jpg", photo((800, 400)))
+    quick.story("hr", "2026-03-03-fine", title="Fine", authors=["chloe"], cover="images/fine.jpg",
+                cover_alt="Fine cover")
+    site = quick.root / "live"
+    config = load_config(str(quick.root / "mkdocs.yml"), site_dir=str(site))
+    config.plugins.on_startup(command="serve", dirty=False)
+    try:
+        build(config, serve_url="http://127.0.0.1:8000/")
+    finally:
+        config.plugins.on_shutdown()
+    preview = Built(site)
+    banner = preview.html("stories/fine/").xpath("//section[contains(@class,'sh-problems')]")[0]
+    assert "is too large to decode safely" in banner.text_content()
+    assert not preview.exists("stories/x/")
+    img = preview.html("stories/fine/").xpath("//figure//img")[0]
+    assert resolve(preview, "stories/fine/", img.get("src")).is_file()
