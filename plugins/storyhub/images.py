@@ -129,7 +129,9 @@ def check_header(path: Path) -> None:
             with Image.open(path, formats=FORMATS) as im:
                 width, height = im.size
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
-            raise _too_big(str(error)) from error
+            # Pillow stops before telling the size; its own limit is the most we can say.
+            limit = Image.MAX_IMAGE_PIXELS or MAX_PIXELS
+            raise _too_big(f"over {limit // 1_000_000} megapixels") from error
         except Image.UnidentifiedImageError as error:
             raise ImageError("is not a JPEG, PNG, WebP or GIF image, or its header is damaged",
                              "save it again as .jpg or .png") from error
