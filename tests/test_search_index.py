@@ -79,6 +79,9 @@ def test_search_page_offers_facets_of_published_stories(project: Project) -> Non
     assert root.get("data-bundle") == "../pagefind/"
     assert root.get("data-root") == ".."
     assert page.xpath("//script[@type='module']/@src") == ["../assets/storyhub/search.js"]
+    assert page.xpath("//head/link[@rel='modulepreload']/@href") == [
+        "../assets/storyhub/search.js", "../pagefind/pagefind.js"]
+    assert built.html("stories/buddies/").xpath("//link[@rel='modulepreload']") == []
     assert built.exists("assets/storyhub/search.js")
 
 

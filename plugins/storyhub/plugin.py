@@ -137,6 +137,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.image_store = images.ImageStore(image_dir) if image_dir \
                 else images.ImageStore.temporary()
         self.head_tags.append(lambda spec, page: cards.story_tags(spec, self.site, config.site_url))
+        if self.config.search_index:
+            self.head_tags.append(lambda spec, page: search.preload_tags(spec, page.url))
         self.feed_links: Callable[[str, str], list[str]] = lambda feed, page_url: []
         if self.config.feeds:
             if not config.site_url:

@@ -14,6 +14,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mkdocs.utils import get_relative_url
+
 from .catalog import Catalog
 from .pages import PageSpec, Site
 
@@ -60,6 +62,14 @@ def search_page(site: Site) -> Iterator[PageSpec]:
         "search_data": data.replace("<", "\\u003c"),
         "story_count": len(site.catalog.stories),
     }, description="Search every story by words, team, KPI, campaign, audience and year.")
+
+
+def preload_tags(spec: PageSpec | None, page_url: str) -> list[str]:
+    """On the search page, start fetching the scripts a search needs with the page itself."""
+    if spec is None or spec.path != SEARCH_PATH:
+        return []
+    return [f'<link rel="modulepreload" href="{html.escape(get_relative_url(path, page_url))}">'
+            for path in ("assets/storyhub/search.js", "pagefind/pagefind.js")]
 
 
 def mark_page_body(content: str, title: str) -> str:
