@@ -208,3 +208,13 @@ def test_search_makes_no_request_outside_the_site(page: Any, base_url: str) -> N
     open_search(page, base_url, "?q=onboarding&team=hr")
     assert any("/pagefind/" in url for url in requests)
     assert [url for url in requests if not url.startswith(base_url)] == []
+
+
+def test_author_names_are_searchable_and_excerpts_skip_the_header(page: Any, base_url: str) -> None:
+    open_search(page, base_url, "?q=okafor")
+    assert hits(page) == ["Onboarding calls cut tickets"]
+    open_search(page, base_url, "?q=prevents")
+    # The whole (short) story, without the date, reading time and author line of its header.
+    assert page.inner_text(".sh-hit__excerpt") == (
+        "Onboarding calls cut tickets. A short onboarding call prevents the first ticket. "
+        "By Ben Okafor.")

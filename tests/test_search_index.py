@@ -22,7 +22,8 @@ def small_site(project: Project) -> None:
     project.story("hr", "2026-03-02-buddies", title="Buddies", authors=["chloe", "ben"],
                   kpis=["turnover", "csat"], campaign="spring", audience="new hires, managers",
                   body="Onboarding buddies.")
-    project.story("support", "2025-12-01-calls", title="Calls", authors=["ben"], body="Calls.")
+    project.story("support", "2025-12-01-calls", title="Calls", authors=["ben"], body="Calls.",
+                  summary="Phone calls with zanzibarite customers.")
     project.story("hr", "2026-03-03-hidden", title="Hidden", authors=["chloe"], draft=True,
                   audience="secret audience", body="Draft words.")
     project.story("hr", "2099-01-01-later", title="Later", authors=["chloe"], body="Future words.")
@@ -40,7 +41,11 @@ def test_index_holds_published_stories_and_hand_written_pages_only(project: Proj
     assert buddies["meta"]["title"] == "Buddies"
     assert buddies["meta"]["date"] == "2026-03-02"
     assert "Onboarding buddies." in buddies["content"]
+    # The header line is not indexed (excerpts would start with it); author names are.
+    assert "min read" not in buddies["content"]
+    assert buddies["content"].endswith("By Chloe Martin, Ben Okafor.")
     assert pages["/stories/calls/"]["filters"] == {"team": ["support"], "year": ["2025"]}
+    assert "zanzibarite" in pages["/stories/calls/"]["content"]  # the front-matter summary
     assert pages["/guide/"]["meta"]["title"] == "Writing guide"
     assert pages["/guide/"]["filters"] == {}
     entry = json.loads((built.site / BUNDLE_DIR / "pagefind-entry.json").read_text("utf-8"))
