@@ -322,8 +322,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.indexer.start(Path(config.site_dir), keep_index_url=not config.use_directory_urls)
         elif self.config.enabled and self.config.search_index:
             try:
-                report = search_index.build_index(Path(config.site_dir),
-                                                  keep_index_url=not config.use_directory_urls)
+                report = search_index.build_index(
+                    Path(config.site_dir), keep_index_url=not config.use_directory_urls,
+                    cache_dir=self.root / self.config.cache_dir / "search"
+                    if self.config.cache_dir else None)
             except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
             _index_done(report)

@@ -18,7 +18,7 @@ import nh3
 
 from .model import Story
 
-RENDER_VERSION = "2"  # bump when sanitising or rendering changes, to refresh caches
+RENDER_VERSION = "3"  # bump when sanitising or rendering changes, to refresh caches
 MORE = "<!-- more -->"
 _MORE_TOKEN = "STORYHUBMOREc0ffee"
 WORDS_PER_MINUTE = 220
@@ -51,6 +51,10 @@ class Rendered:
     summary: str
     words: int
     images: tuple[str, ...]  # project-relative paths of images the body references
+    # Every local link/image target the rendering looked up, with the URL it got (None: left
+    # as written). A cached rendering is only reused while each lookup still gives that URL,
+    # so adding or removing an image file re-renders the stories that point at it.
+    lookups: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def minutes(self) -> int:
@@ -217,9 +221,20 @@ class Renderer:
         self._md.reset()
         converted = self._md.convert(body)
         clean = sanitize(converted)
-        clean, images = rewrite_local_urls(clean, PurePosixPath(story.path).parent, self._to_url)
+        asked: dict[str, str | None] = {}
+
+        def lookup(target: str) -> str | None:
+            asked[target] = self._to_url(target)
+            return asked[target]
+
+        clean, images = rewrite_local_urls(clean, PurePosixPath(story.path).parent, lookup)
         full, summary = excerpt(story, clean)
-        return Rendered(full, summary, len(plain_text(full).split()), tuple(images))
+        return Rendered(full, summary, len(plain_text(full).split()), tuple(images),
+                        tuple(sorted(asked.items(), key=lambda item: item[0])))
+
+    def still_valid(self, rendered: Rendered) -> bool:
+        """Whether every URL the rendering looked up would still come out the same."""
+        return all(self._to_url(target) == url for target, url in rendered.lookups)
 
 
 class RenderCache:
@@ -233,7 +248,8 @@ class RenderCache:
         if path and path.is_file():
             try:
                 raw = json.loads(path.read_text("utf-8"))
-                self.entries = {k: Rendered(v["html"], v["summary"], v["words"], tuple(v["images"]))
+                self.entries = {k: Rendered(v["html"], v["summary"], v["words"], tuple(v["images"]),
+                                            tuple((t, u) for t, u in v["lookups"]))
                                 for k, v in raw.items()}
             except (OSError, ValueError, KeyError, TypeError):
                 self.entries = {}  # a damaged cache is only a slower build
@@ -241,7 +257,7 @@ class RenderCache:
     def get(self, renderer: Renderer, story: Story) -> Rendered:
         key = renderer.key(story)
         found = self.entries.get(key)
-        if found is not None:
+        if found is not None and renderer.still_valid(found):
             self.hits += 1
             return found
         self.misses += 1

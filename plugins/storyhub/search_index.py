@@ -57,13 +57,45 @@ def pagefind_executable() -> str:
     return str(binary)
 
 
-def build_index(site_dir: Path, keep_index_url: bool = False) -> IndexReport:
-    """Run Pagefind over the built site, writing a reproducible index into `site_dir/pagefind/`."""
+def input_digest(site_dir: Path, command: list[str]) -> str:
+    """What Pagefind's output depends on: every HTML file of the site, its options and version."""
+    digest = hashlib.sha256()
+    # The options without the site folder (a rebuild may go to another folder), and the binary.
+    options = [part for part in command[1:] if part != str(site_dir)]
+    digest.update(json.dumps([options, str(Path(command[0]).resolve()),
+                              Path(command[0]).stat().st_size]).encode())
+    for path in sorted(site_dir.rglob("*.html")):
+        relative = path.relative_to(site_dir).as_posix()
+        if relative.startswith((BUNDLE_DIR + "/", f".{BUNDLE_DIR}")):
+            continue
+        data = path.read_bytes()
+        digest.update(f"\0{relative}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def build_index(site_dir: Path, keep_index_url: bool = False,
+                cache_dir: Path | None = None) -> IndexReport:
+    """Run Pagefind over the built site, writing a reproducible index into `site_dir/pagefind/`.
+
+    With `cache_dir`, the finished index is kept there under a digest of every HTML file;
+    a build whose HTML is byte-identical (a rebuild with nothing changed) copies it back
+    instead of running Pagefind, which takes several milliseconds per story.
+    """
     command = [pagefind_executable(), "--site", str(site_dir), "--output-subdir", BUNDLE_DIR,
                "--quiet"]
     if keep_index_url:
         command.append("--keep-index-url")
     started = time.perf_counter()
+    bundle = site_dir / BUNDLE_DIR
+    key = input_digest(site_dir, command) if cache_dir else None
+    cached = cache_dir / key if cache_dir and key else None
+    if cached and (cached / "pagefind-entry.json").is_file():
+        shutil.rmtree(bundle, ignore_errors=True)
+        shutil.copytree(cached, bundle)
+        entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
+        pages = sum(int(info.get("page_count", 0)) for info in entry.get("languages", {}).values())
+        return IndexReport(pages, time.perf_counter() - started)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
                               check=False)
@@ -72,11 +104,23 @@ def build_index(site_dir: Path, keep_index_url: bool = False) -> IndexReport:
     if done.returncode != 0:
         output = (done.stderr or done.stdout).strip()
         raise SearchIndexError(f"Pagefind failed (exit {done.returncode}): {output}")
-    bundle = site_dir / BUNDLE_DIR
     for name in UNUSED_BUNDLE_FILES:
         (bundle / name).unlink(missing_ok=True)
     pages = canonicalize(bundle)
+    if cache_dir and cached:
+        _store(bundle, cache_dir, cached)
     return IndexReport(pages, time.perf_counter() - started)
+
+
+def _store(bundle: Path, cache_dir: Path, target: Path) -> None:
+    """Keep this index as the only cached one: the next build matches it or needs a new one."""
+    staging = cache_dir / f".{target.name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(bundle, staging)
+    for old in cache_dir.iterdir():
+        if old != staging:
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    staging.rename(target)
 
 
 class BackgroundIndexer:

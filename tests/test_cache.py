@@ -1,0 +1,310 @@
+"""Caches: each story's Markdown is converted once, caches invalidate, warm builds equal clean ones.
+
+The caches (rendered stories, image derivatives, social cards, the search index) may only
+ever make a build faster: whatever changed, a build with warm caches writes exactly the bytes
+of a build from nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+from PIL import Image
+
+from conftest import TEAMS, Project
+from storyhub import pages, render, search_index
+from storyhub.model import Story
+from storyhub.plugin import StoryHubPlugin
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def differences(first: Path, second: Path) -> list[str]:
+    a, b = snapshot(first), snapshot(second)
+    return sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
+
+
+def new_process() -> None:
+    """Forget the plugin instance MkDocs keeps for `mkdocs serve`, as a new process would."""
+    dict(MkDocsConfig._schema)["plugins"].plugin_cache.clear()
+
+
+def build_site(project: Project, site: Path) -> StoryHubPlugin:
+    """`mkdocs build --strict` into `site`; returns the plugin instance that built it."""
+    config = load_config(str(project.root / "mkdocs.yml"), strict=True, site_dir=str(site))
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        build(config)
+    finally:
+        config.plugins.on_shutdown()
+    plugin = config.plugins["storyhub"]
+    assert isinstance(plugin, StoryHubPlugin)
+    return plugin
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugin() -> None:
+    new_process()
+
+
+def png(color: str, size: tuple[int, int] = (640, 360)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+BODY = "Intro paragraph.\n\n<!-- more -->\n\n## What changed\n\nThe rest of the story.\n"
+
+
+def small_corpus(project: Project) -> None:
+    project.add("marketing/images/cover.png", png("#9c2b00"))
+    project.add("support/images/chart.png", png("#00695c", (320, 200)))
+    project.story("marketing", "2026-03-02-launch", title="Launch day", authors=["ana"],
+                  kpis=["nps", "csat"], campaign="spring", featuring=["support"],
+                  cover="images/cover.png", cover_alt="An orange square", body=BODY)
+    project.story("support", "2026-02-11-tickets", title="Ticket trends", authors=["ben"],
+                  kpis=["csat"], body="Intro.\n\n![A green chart](images/chart.png)\n\nMore text.")
+    project.story("hr", "2026-01-15-people", title="People first", authors=["chloe"],
+                  kpis=["turnover"], body=BODY)
+    project.story("hr", "2026-01-16-draft", title="Draft", authors=["chloe"], draft=True)
+
+
+# --- the render cache, as a unit -------------------------------------------------------------
+
+def a_story(body: str = "Hello *world*.", path: str = "stories/hr/2026-03-02-x.md",
+            summary: str | None = None) -> Story:
+    return Story(path=path, slug="x", title="X", date=datetime(2026, 3, 2, tzinfo=UTC),
+                 team="hr", authors=("chloe",), body=body, summary=summary)
+
+
+def renderer(extensions: list[Any] | None = None, configs: dict[str, Any] | None = None,
+             to_url: Callable[[str], str | None] = lambda target: None) -> render.Renderer:
+    return render.Renderer(extensions or [], configs or {}, to_url)
+
+
+def test_the_same_story_is_a_hit_and_a_changed_one_a_miss() -> None:
+    cache = render.RenderCache(None)
+    first = cache.get(renderer(), a_story())
+    assert (cache.hits, cache.misses) == (0, 1)
+    assert cache.get(renderer(), a_story()) is first
+    assert (cache.hits, cache.misses) == (1, 1)
+    for changed in (a_story(body="Hello *there*."), a_story(summary="A summary."),
+                    a_story(path="stories/support/2026-03-02-x.md")):
+        cache.get(renderer(), changed)
+    assert (cache.hits, cache.misses) == (1, 4)
+
+
+def test_other_markdown_extensions_or_settings_miss() -> None:
+    cache = render.RenderCache(None)
+    story = a_story(body="## Heading\n\nText.")
+    plain = cache.get(renderer(), story)
+    linked = cache.get(renderer(["toc"], {"toc": {"permalink": True}}), story)
+    other = cache.get(renderer(["toc"], {"toc": {"permalink": "#"}}), story)
+    assert cache.misses == 3
+    assert 'class="headerlink"' not in plain.html
+    assert 'class="headerlink"' in linked.html and ">#</a>" in other.html
+
+
+def test_the_cache_survives_on_disk_and_a_damaged_file_is_only_a_miss(tmp_path: Path) -> None:
+    path = tmp_path / "render.json"
+    cache = render.RenderCache(path)
+    rendered = cache.get(renderer(), a_story())
+    cache.save()
+    again = render.RenderCache(path)
+    assert again.get(renderer(), a_story()) == rendered
+    assert (again.hits, again.misses) == (1, 0)
+    path.write_text('{"broken": ', "utf-8")
+    damaged = render.RenderCache(path)
+    assert damaged.get(renderer(), a_story()) == rendered
+    assert (damaged.hits, damaged.misses) == (0, 1)
+
+
+def test_an_image_that_appears_later_re_renders_the_story_that_points_at_it(tmp_path: Path) -> None:
+    present: set[str] = set()
+
+    def to_url(target: str) -> str | None:
+        return f"../../media/{target}" if target in present else None
+
+    story = a_story(body="![A chart](images/chart.png)")
+    cache = render.RenderCache(tmp_path / "render.json")
+    before = cache.get(renderer(to_url=to_url), story)
+    assert 'src="images/chart.png"' in before.html and before.images == ()
+    cache.save()
+    present.add("stories/hr/images/chart.png")
+    later = render.RenderCache(tmp_path / "render.json")
+    after = later.get(renderer(to_url=to_url), story)
+    assert (later.hits, later.misses) == (0, 1)
+    assert 'src="../../media/stories/hr/images/chart.png"' in after.html
+    assert after.images == ("stories/hr/images/chart.png",)
+
+
+def test_pruning_drops_entries_of_stories_that_are_gone(tmp_path: Path) -> None:
+    path = tmp_path / "render.json"
+    cache = render.RenderCache(path)
+    keep, gone = a_story(), a_story(body="Gone.")
+    cache.get(renderer(), keep)
+    cache.get(renderer(), gone)
+    cache.prune({renderer().key(keep)})
+    cache.save()
+    assert set(json.loads(path.read_text("utf-8"))) == {renderer().key(keep)}
+
+
+# --- the search index cache ------------------------------------------------------------------
+
+def tiny_site(folder: Path, words: str) -> Path:
+    for name, text in (("index.html", "Home"), ("a/index.html", words)):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"<!DOCTYPE html><html lang='en'><head><title>{text}</title></head><body>"
+                        f"<main data-pagefind-body><h1>{text}</h1><p>{text}</p></main></body></html>")
+    return folder
+
+
+def test_an_unchanged_site_takes_its_search_index_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    first = tiny_site(tmp_path / "one", "Onboarding buddies")
+    assert search_index.build_index(first, cache_dir=cache).pages == 2
+    second = tiny_site(tmp_path / "two", "Onboarding buddies")
+
+    def no_pagefind(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("Pagefind ran although the site did not change")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(subprocess, "run", no_pagefind)
+        assert search_index.build_index(second, cache_dir=cache).pages == 2
+    assert differences(first / "pagefind", second / "pagefind") == []
+    changed = tiny_site(tmp_path / "three", "Exit interviews")
+    search_index.build_index(changed, cache_dir=cache)
+    assert differences(first / "pagefind", changed / "pagefind") != []
+    clean = tiny_site(tmp_path / "four", "Exit interviews")
+    search_index.build_index(clean)  # no cache at all
+    assert differences(changed / "pagefind", clean / "pagefind") == []
+    assert len(list(cache.iterdir())) == 1  # only the newest index is kept
+
+
+# --- whole builds ----------------------------------------------------------------------------
+
+class RenderCounter:
+    """Counts Markdown conversions of stories (Renderer.render), per story path."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.paths: list[str] = []
+        original = render.Renderer.render
+
+        def counting(renderer: render.Renderer, story: Story) -> render.Rendered:
+            self.paths.append(story.path)
+            return original(renderer, story)
+
+        monkeypatch.setattr(render.Renderer, "render", counting)
+
+    def take(self) -> list[str]:
+        taken, self.paths = sorted(self.paths), []
+        return taken
+
+
+def test_each_story_is_converted_once_and_not_at_all_when_unchanged(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    small_corpus(project)
+    counter = RenderCounter(monkeypatch)
+    plugin = build_site(project, project.root / "site-a")
+    stories = ["stories/hr/2026-01-15-people.md", "stories/marketing/2026-03-02-launch.md",
+               "stories/support/2026-02-11-tickets.md"]
+    # Once each, although story pages, listings, feeds, digests and search all show them.
+    assert counter.take() == stories
+    assert plugin.cache is not None and (plugin.cache.hits, plugin.cache.misses) == (0, 3)
+    new_process()
+    plugin = build_site(project, project.root / "site-b")
+    assert counter.take() == []
+    assert plugin.cache is not None and (plugin.cache.hits, plugin.cache.misses) == (3, 0)
+    project.story("hr", "2026-01-15-people", title="People first", authors=["chloe"],
+                  kpis=["turnover"], body=BODY + "\nOne more line.\n")
+    new_process()
+    build_site(project, project.root / "site-c")
+    assert counter.take() == ["stories/hr/2026-01-15-people.md"]
+
+
+def edit_story_body(project: Project) -> None:
+    project.story("hr", "2026-01-15-people", title="People first", authors=["chloe"],
+                  kpis=["turnover"], body="A new intro.\n\n<!-- more -->\n\nNew words.\n")
+
+
+def edit_story_title(project: Project) -> None:
+    project.story("marketing", "2026-03-02-launch", title="Launch day, revisited", authors=["ana"],
+                  kpis=["nps", "csat"], campaign="spring", featuring=["support"],
+                  cover="images/cover.png", cover_alt="An orange square", body=BODY)
+
+
+def edit_registry(project: Project) -> None:
+    teams = [dict(t) for t in TEAMS]
+    teams[2].update(name="People Team", color="#1b5e20")  # hr: on pages, feeds and cards
+    project.registry("teams", teams)
+
+
+def edit_markdown_config(project: Project) -> None:
+    text = (project.root / "mkdocs.yml").read_text("utf-8")
+    project.config(text=text + "markdown_extensions:\n  - toc:\n      permalink: true\n")
+
+
+def replace_cover(project: Project) -> None:
+    project.add("marketing/images/cover.png", png("#1565c0"))
+
+
+def replace_inline_image(project: Project) -> None:
+    project.add("support/images/chart.png", png("#ffb300", (320, 200)))
+
+
+def edit_template(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    templates = project.root / "templates"
+    shutil.copytree(pages.TEMPLATES, templates)
+    story = templates / "story.html"
+    text = story.read_text("utf-8")
+    marker = "{{ story.title }}"
+    assert marker in text
+    story.write_text(text.replace(marker, marker + " (template changed)", 1), "utf-8")
+    monkeypatch.setattr(pages, "TEMPLATES", templates)
+
+
+CHANGES: dict[str, Callable[..., None]] = {
+    "story body": edit_story_body,
+    "story title": edit_story_title,
+    "registry": edit_registry,
+    "markdown extensions": edit_markdown_config,
+    "cover image": replace_cover,
+    "inline image": replace_inline_image,
+    "template": edit_template,
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_after_a_change_a_warm_build_writes_the_bytes_of_a_clean_one(
+        project: Project, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    small_corpus(project)
+    before = build_site(project, project.root / "site-before")
+    apply = CHANGES[change]
+    apply(project, monkeypatch) if change == "template" else apply(project)
+    new_process()  # warm caches on disk, as the next `mkdocs build` would find them
+    warm = build_site(project, project.root / "site-warm")
+    assert before.cache is not None and warm.cache is not None
+    new_process()
+    shutil.rmtree(project.root / ".cache")
+    build_site(project, project.root / "site-clean")
+    changed = differences(project.root / "site-before", project.root / "site-warm")
+    assert changed, "the change must show in the output, or this test proves nothing"
+    assert differences(project.root / "site-warm", project.root / "site-clean") == []
