@@ -30,7 +30,7 @@ FONTS = Path(__file__).parent / "fonts"
 BOLD = FONTS / "DejaVuSans-Bold.ttf"
 REGULAR = FONTS / "DejaVuSans.ttf"
 CARD_DIR = "assets/cards/"
-VERSION = 2
+VERSION = 3
 MARGIN = 64
 COVER_WIDTH = 480  # right-hand panel with the story's cover
 TITLE_SIZES = (64, 58, 52, 46)  # tried largest first until the title fits
@@ -113,33 +113,35 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) ->
     return kept, False
 
 
+def _ramp(background: tuple[int, int, int], ink: tuple[int, int, int]) -> list[int]:
+    """Palette of 256 shades from the background (0) to the ink (255), as Pillow blends them."""
+    return [round(b + (i - b) * level / 255) for level in range(256)
+            for b, i in zip(background, ink, strict=True)]
+
+
 def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     """The card as PNG bytes: team colour, team name, wrapped title, site name, cover."""
     background = _rgb(text.color)
     ink = text_color(background)
-    card = Image.new("RGB", SIZE, background)
-    text_width = SIZE[0] - 2 * MARGIN
-    if cover is not None:
-        panel = ImageOps.fit(cover.convert("RGBA"), (COVER_WIDTH, SIZE[1]),
-                             Image.Resampling.LANCZOS)
-        backdrop = Image.new("RGBA", panel.size, background + (255,))
-        card.paste(Image.alpha_composite(backdrop, panel).convert("RGB"),
-                   (SIZE[0] - COVER_WIDTH, 0))
-        text_width = SIZE[0] - COVER_WIDTH - 2 * MARGIN
-    draw = ImageDraw.Draw(card)
+    text_width = SIZE[0] - 2 * MARGIN - (COVER_WIDTH if cover is not None else 0)
+    # Everything but the cover is drawn as ink coverage (0 = team colour, 255 = ink) on one
+    # grey layer. A card without a cover then is a palette image of those 256 shades, which
+    # PNG encodes far faster than RGB (7 instead of 25-33 ms a card, which was most of a
+    # clean build's time); with a cover, the layer is painted over it in the ink.
+    layer = Image.new("L", SIZE, 0)
+    draw = ImageDraw.Draw(layer)
     if cover is None:
-        # Two soft rings in a lighter shade of the team colour fill the empty corner.
-        shade = tuple(round(c + (255 - c) * 0.14) if ink == WHITE else round(c * 0.9)
-                      for c in background)
+        # Two soft rings in a lighter (on dark colours) or darker shade fill the empty corner.
+        shade = 36 if ink == WHITE else 26
         for radius, width in ((300, 56), (170, 40)):
             centre = (SIZE[0] - 90, SIZE[1] + 10)
             draw.ellipse((centre[0] - radius, centre[1] - radius, centre[0] + radius,
                           centre[1] + radius), outline=shade, width=width)
     # A band in the text colour marks the top, like the team colour on the site's cards.
-    draw.rectangle((MARGIN, MARGIN, MARGIN + 72, MARGIN + 8), fill=ink)
+    draw.rectangle((MARGIN, MARGIN, MARGIN + 72, MARGIN + 8), fill=255)
     label = _font(BOLD, 30)
     team, _ = wrap(clean_text(text.team).upper(), label, text_width, 1)
-    draw.text((MARGIN, MARGIN + 32), team[0] if team else "", font=label, fill=ink)
+    draw.text((MARGIN, MARGIN + 32), team[0] if team else "", font=label, fill=255)
 
     title = clean_text(text.title)
     for size in TITLE_SIZES:
@@ -150,12 +152,22 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     leading = round(font.size * 1.18)
     top = MARGIN + 100
     for number, line in enumerate(lines):
-        draw.text((MARGIN, top + number * leading), line, font=font, fill=ink)
+        draw.text((MARGIN, top + number * leading), line, font=font, fill=255)
 
     footer = _font(REGULAR, 28)
     site, _ = wrap(clean_text(text.site_name), footer, text_width, 1)
-    draw.text((MARGIN, SIZE[1] - MARGIN - 28), site[0] if site else "", font=footer, fill=ink)
+    draw.text((MARGIN, SIZE[1] - MARGIN - 28), site[0] if site else "", font=footer, fill=255)
     out = io.BytesIO()
+    if cover is None:
+        layer.putpalette(_ramp(background, ink))
+        # Level 3: 2.7 ms and 24 KB; level 6 takes 7.9 ms for 20 KB.
+        layer.save(out, "PNG", compress_level=3)
+        return out.getvalue()
+    card = Image.new("RGB", SIZE, background)
+    panel = ImageOps.fit(cover.convert("RGBA"), (COVER_WIDTH, SIZE[1]), Image.Resampling.LANCZOS)
+    backdrop = Image.new("RGBA", panel.size, background + (255,))
+    card.paste(Image.alpha_composite(backdrop, panel).convert("RGB"), (SIZE[0] - COVER_WIDTH, 0))
+    card.paste(ink, (0, 0), layer)
     card.save(out, "PNG", compress_level=6)  # "optimize" costs 10x the time for 1% smaller
     return out.getvalue()
 
