@@ -92,7 +92,23 @@ TOPICS = ["onboarding", "ticket trends", "employer brand", "referral programme",
           "survey results", "response times", "budget review", "uptime report", "demo scripts",
           "knowledge base", "mentoring circles", "partner stories", "trial conversion",
           "mobile app", "route planning", "invoice questions", "holiday rota", "social care",
-          "case studies", "exit interviews", "sales playbook", "cost review", "incident review"]
+          "case studies", "exit interviews", "sales playbook", "cost review", "incident review",
+          "apprenticeships", "quarterly forecast", "brand guidelines", "chat widget",
+          "escalation path", "payroll calendar", "dispatch board", "offline mode", "tax season",
+          "warranty claims", "newsletter archive", "podcast pilot", "trade fair", "job adverts",
+          "interview training", "wellbeing week", "expense policy", "vendor contracts",
+          "security audit", "password resets", "data export", "calendar sync", "price increase",
+          "renewal calls", "upsell offers", "loyalty scheme", "review requests", "video tutorials",
+          "feature flags", "beta programme", "accessibility fixes", "translation backlog",
+          "status page", "on-call rota", "customer advisory board", "annual report",
+          "hiring freeze", "relocation support", "parental leave", "volunteering day",
+          "sustainability report", "office move", "hybrid work", "learning budget",
+          "shadowing days", "hackathon", "roadmap review", "pricing experiment"]
+# Customers make the long tail of rare words a real archive has (names, places, products).
+SYLLABLES = ["ka", "lo", "mer", "vin", "sto", "bra", "del", "fen", "gar", "hol", "jun", "kes",
+             "lin", "mar", "nor", "ost", "pel", "quar", "ros", "sel", "tam", "ul", "ver", "wen"]
+TRADES = ["Plumbing", "Electric", "Roofing", "Heating", "Gardens", "Builders", "Glazing",
+          "Logistics", "Cleaning", "Joinery"]
 VERBS = ["reshaped", "improved", "simplified", "inspired", "rebuilt", "explained", "shortened",
          "doubled", "rethought", "connected", "celebrated", "measured", "tested", "shared"]
 NOUNS = ["customers", "colleagues", "candidates", "account teams", "agents", "managers",
@@ -109,6 +125,8 @@ HEADINGS = ["What we noticed", "Where the idea came from", "What we changed", "H
             "What the numbers say", "What surprised us", "Who made it happen", "What comes next",
             "Lessons for other teams", "How to try it yourself"]
 TEMPLATES = [
+    "At {customer}, the {topic} used to take a whole afternoon.",
+    "{customer} told us the {topic} was the reason they stayed with us.",
     "Our {team} colleagues {verb} the {topic} for {noun} {period}.",
     "It started when {noun} in {place} asked why the {topic} felt so hard to follow.",
     "The {topic} is now {adj} for {noun}, and the feedback from {place} shows it.",
@@ -209,19 +227,50 @@ Every team, KPI and author is made up; the words are picked from small lists.
 """
 
 
+def customers(count: int = 3000) -> list[str]:
+    """Made-up customer names, the same for every run."""
+    rng = random.Random(12345)
+    names: set[str] = set()
+    while len(names) < count:
+        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
+        names.add(f"{word.capitalize()} {rng.choice(TRADES)}")
+    return sorted(names)
+
+
 class _Writer:
-    """Builds story text quickly: a few random choices per sentence, not per word."""
+    """Builds story text quickly: a few random choices per sentence, not per word.
+
+    Like real stories, each one keeps to its own few topics and customers; other topics only
+    come up now and then. So a topic word is in a minority of stories, as in a real archive,
+    rather than in nearly all of them.
+    """
 
     def __init__(self, rng: random.Random):
         self.rng = rng
+        self.customers = customers()
+        self.focus: list[str] = TOPICS[:3]
+        self.names: list[str] = self.customers[:2]
+
+    def start_story(self, main_topic: str) -> None:
+        """Pick the topics and customers the next story talks about."""
+        self.focus = [main_topic, *self.rng.sample(TOPICS, 2)]
+        self.names = self.rng.sample(self.customers, 2)
+
+    def topic(self) -> str:
+        roll = self.rng.random()
+        if roll < 0.65:
+            return self.focus[0]
+        if roll < 0.95:
+            return self.focus[1] if roll < 0.8 else self.focus[2]
+        return self.rng.choice(TOPICS)
 
     def sentence(self, team: str) -> str:
         rng = self.rng
         period = rng.choice(PERIODS)
         return rng.choice(TEMPLATES).format(
-            team=team, verb=rng.choice(VERBS), topic=rng.choice(TOPICS), noun=rng.choice(NOUNS),
+            team=team, verb=rng.choice(VERBS), topic=self.topic(), noun=rng.choice(NOUNS),
             adj=rng.choice(ADJS), place=rng.choice(PLACES), period=period,
-            period_cap=period[0].upper() + period[1:],
+            period_cap=period[0].upper() + period[1:], customer=rng.choice(self.names),
         )
 
     def paragraph(self, team: str, sentences: int) -> str:
@@ -281,6 +330,7 @@ def story(index: int, rng: random.Random, writer: _Writer, authors: list[dict[st
     team, name = team_entry["id"], team_entry["name"]
     day = end - timedelta(days=rng.randrange(SPAN_DAYS))
     topic = rng.choice(TOPICS)
+    writer.start_story(topic)
     title = f"How {rng.choice(NOUNS)} {rng.choice(VERBS)} the {topic}"
     title = title[0].upper() + title[1:]
     slug = "-".join(title.lower().replace("&", "and").split()) + f"-{index:05d}"
@@ -310,7 +360,7 @@ def story(index: int, rng: random.Random, writer: _Writer, authors: list[dict[st
                            for kpi in kpis[: rng.randint(1, len(kpis))]}
     if rng.random() < 0.5:
         data["summary"] = f"{writer.sentence(name)} {writer.sentence(name)}"
-    data["tags"] = sorted({topic.split()[0], rng.choice(TOPICS).split()[0]})
+    data["tags"] = sorted({topic.split()[0], writer.focus[1].split()[0]})
     if rng.random() < 0.04:
         data["featured"] = True
     draft = rng.random() < 0.02
