@@ -215,7 +215,11 @@ class Publisher:
             generator = self._generator(channel)
             # Each format points its self link at its own file.
             generator.link(self._links(channel, "rss.xml"), replace=True)
+            # RSS readers take <description> as HTML, Atom's <subtitle> is text: names from
+            # the registries are escaped for RSS only.
+            generator.description(str(escape(channel.holds)))
             yield f"{channel.path}rss.xml", generator.rss_str(pretty=True)
+            generator.description(channel.holds)
             generator.link(self._links(channel, "atom.xml"), replace=True)
             yield f"{channel.path}atom.xml", generator.atom_str(pretty=True)
             yield f"{channel.path}feed.json", self.json_feed(channel)
@@ -250,7 +254,9 @@ class Publisher:
                                             type="text/html"))
             entry.published(story.date)
             entry.updated(story.date)
-            entry.summary(self.site.rendered[story.slug].summary)
+            # RSS readers and newsletter tools read <description> as HTML: the plain-text
+            # summary goes in escaped, so markup a contributor typed stays text.
+            entry.summary(str(escape(self.site.rendered[story.slug].summary)), type="html")
             entry.content(self.content(story), type="html")
             for author_id in story.authors:
                 author = registry.authors[author_id]

@@ -18,7 +18,7 @@ import nh3
 
 from .model import Story
 
-RENDER_VERSION = "3"  # bump when sanitising or rendering changes, to refresh caches
+RENDER_VERSION = "4"  # bump when sanitising or rendering changes, to refresh caches
 MORE = "<!-- more -->"
 _MORE_TOKEN = "STORYHUBMOREc0ffee"
 WORDS_PER_MINUTE = 220
@@ -143,6 +143,14 @@ def sanitize(fragment: str) -> str:
     return _A_WITHOUT_HREF.sub(r"<a\1", clean)
 
 
+_H1_TAG = re.compile(r"<(/?)h1\b")
+
+
+def demote_h1(fragment: str) -> str:
+    """Body headings written as `# ...` become <h2>: the page's one <h1> is the story title."""
+    return _H1_TAG.sub(r"<\1h2", fragment)
+
+
 _TAGS = re.compile(r"<[^>]+>")
 _PARA = re.compile(r"<p>(.*?)</p>", re.S)
 
@@ -220,7 +228,7 @@ class Renderer:
         body = story.body.replace(MORE, f"\n\n{_MORE_TOKEN}\n\n", 1)
         self._md.reset()
         converted = self._md.convert(body)
-        clean = sanitize(converted)
+        clean = demote_h1(sanitize(converted))
         asked: dict[str, str | None] = {}
 
         def lookup(target: str) -> str | None:
