@@ -109,7 +109,7 @@ def test_a_story_page_without_its_title(project: Project, built: Built) -> None:
     page = built.path("stories/people/")
     page.write_text(page.read_text("utf-8").replace("<h1>People</h1>", "<h1>Someone else</h1>"), "utf-8")
     assert check(project, built) == [
-        "stories/people/: expected one <h1> with the title of 'people', found 1"]
+        "stories/people/: expected one <h1> with the title of 'people', found 1 <h1>"]
 
 
 def test_a_draft_page_left_in_the_output(project: Project, built: Built) -> None:

@@ -19,9 +19,7 @@ XML and JSON parsers), so that it stays fast at thousands of stories.
 
 from __future__ import annotations
 
-import html
 import json
-import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
@@ -41,8 +39,11 @@ FEED_FILES = ("rss.xml", "atom.xml", "feed.json")
 MAX_SHOWN = 200  # violations listed in the build error; the rest are counted
 
 _LISTING = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b[^>]*\sdata-sh-listing\b[^>]*>")
-_ANCHOR = re.compile(r"<a\b([^>]*)>")
-_HREF = re.compile(r'\shref="([^"]*)"')
+# A relative link to a story page: (attributes, '../' climbs, slug, more attributes).
+_STORY_LINK = re.compile(
+    r'<a\b([^>]*?)\shref="((?:\.\./)*)stories/([a-z0-9-]+)/(?:index\.html)?(?:#[^"]*)?"([^>]*)>'
+)
+_PAGED = re.compile(r"^(.*/)page/\d+/$")
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
 _TAG_RE_CACHE: dict[str, re.Pattern[str]] = {}
 
@@ -116,81 +117,84 @@ def listing_regions(text: str) -> Iterator[str]:
                 break
 
 
-def linked_stories(region: str, page_dir: str) -> Iterator[str]:
-    """Site paths of the pages that a region links, one per visible link.
+def linked_stories(region: str, depth: int) -> Iterator[str]:
+    """Site paths of the story pages that a region links, one per visible link.
 
-    A card links its story twice (cover and title); the cover link is `aria-hidden`, a
-    duplicate by design, so it is not counted.
+    `depth` is how many folders below the site root the page is: a link reaches a story
+    only if it climbs exactly that many `../` (pages link relatively). A card links its story
+    twice (cover and title); the cover link is `aria-hidden`, a duplicate by design.
     """
-    for anchor in _ANCHOR.finditer(region):
-        attrs = anchor.group(1)
-        href = _HREF.search(attrs)
-        if not href or 'aria-hidden="true"' in attrs:
+    for match in _STORY_LINK.finditer(region):
+        if 'aria-hidden="true"' in match.group(1) + match.group(4):
             continue
-        url = html.unescape(href.group(1))
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", url):
-            continue
-        target = posixpath.normpath(posixpath.join(page_dir, url.split("#", 1)[0]))
-        yield story_path(target + "/" if not target.endswith(".html") else target)
+        if len(match.group(2)) // 3 == depth:
+            yield f"stories/{match.group(3)}/"
 
 
-def _listing_pages(site_dir: Path, base: str) -> list[Path]:
-    first = site_dir / base / "index.html"
-    if not first.is_file():
-        return []
-    more = sorted((site_dir / base / "page").glob("*/index.html"),
-                  key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
-    return [first, *more]
+def listing_base(path: str) -> str:
+    """The listing a page belongs to: 'teams/hr/page/2/index.html' -> 'teams/hr/'."""
+    folder = path[: -len("index.html")] if path.endswith("index.html") else path
+    paged = _PAGED.match(folder)
+    return paged.group(1) if paged else folder
 
 
-def check_listing(site_dir: Path, listing: Listing, known: set[str]) -> list[str]:
-    """Each member linked exactly once across the listing's pages; no other story linked."""
-    pages = _listing_pages(site_dir, listing.base)
-    if not pages:
-        return [f"{listing.base}: listing page is missing"] if listing.required else []
-    counts: Counter[str] = Counter()
-    for page in pages:
-        page_dir = page.parent.relative_to(site_dir).as_posix()
-        for region in listing_regions(page.read_text("utf-8")):
-            counts.update(p for p in linked_stories(region, page_dir) if p in known)
-    problems = []
-    expected = {s.url for s in listing.stories}
-    for story in listing.stories:
-        if counts[story.url] != 1:
-            problems.append(f"{listing.base}: '{story.slug}' is listed {counts[story.url]} times "
-                            "across its pages, not once")
-    for url in sorted(set(counts) - expected):
-        problems.append(f"{listing.base}: lists '{url}', which does not belong there")
-    return problems
+def _pages(site_dir: Path, bases: Iterable[str], stories: Iterable[Story], everything: bool) -> list[str]:
+    """Site paths of the HTML files to read: every page, or only story and listing pages."""
+    if everything:
+        return sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html"))
+    found = {f"{s.url}index.html" for s in stories}
+    for base in bases:
+        found.add(f"{base}index.html")
+        found.update(p.relative_to(site_dir).as_posix()
+                     for p in (site_dir / base / "page").glob("*/index.html"))
+    return sorted(found)
 
 
-def check_story_pages(site_dir: Path, stories: Iterable[Story]) -> list[str]:
-    """Each story page exists and has one <h1>, holding the story's title."""
-    problems = []
-    for story in stories:
-        page = site_dir / story.url / "index.html"
-        if not page.is_file():
-            problems.append(f"{story.url}: the page of '{story.slug}' is missing")
-            continue
-        headings = _H1.findall(page.read_text("utf-8"))
-        if len(headings) != 1 or str(escape(story.title)) not in headings[0]:
-            problems.append(f"{story.url}: expected one <h1> with the title of '{story.slug}', "
-                            f"found {len(headings)}")
-    return problems
-
-
-def check_hidden(site_dir: Path, hidden: list[Story]) -> list[str]:
-    """Drafts and scheduled stories: no page and no link from any page."""
-    if not hidden:
-        return []
+def check_pages(site_dir: Path, catalog: Catalog, hidden: list[Story]) -> list[str]:
+    """Story pages, listings and links to unpublished stories, reading each page once."""
+    stories = {f"{s.url}index.html": s for s in catalog.stories}
+    wanted = {listing.base: listing for listing in listings(catalog, site_dir)}
+    counts: dict[str, Counter[str]] = {base: Counter() for base in wanted}
+    present: set[str] = set()
+    known = {s.url for s in catalog.stories} | {s.url for s in hidden}
+    hidden_link = re.compile(r'href="[^"]*stories/(' + "|".join(re.escape(s.slug) for s in hidden)
+                             + r')/(?:index\.html)?[#"]') if hidden else None
     problems = [f"{s.url}: '{s.slug}' is not published but has a page" for s in hidden
                 if (site_dir / s.url).exists()]
-    pattern = re.compile(r'href="[^"]*stories/(' + "|".join(re.escape(s.slug) for s in hidden)
-                         + r')/(?:index\.html)?[#"]')
-    for page in sorted(site_dir.rglob("*.html")):
-        for match in set(pattern.findall(page.read_text("utf-8"))):
-            problems.append(f"{page.relative_to(site_dir).as_posix()}: links '{match}', "
-                            "which is not published")
+    read: set[str] = set()
+    for path in _pages(site_dir, wanted, catalog.stories, everything=bool(hidden)):
+        page = site_dir / path
+        if not page.is_file():
+            continue
+        text = page.read_text("utf-8")
+        read.add(path)
+        story = stories.get(path)
+        if story is not None:
+            headings = _H1.findall(text)
+            if len(headings) != 1 or str(escape(story.title)) not in headings[0]:
+                problems.append(f"{story.url}: expected one <h1> with the title of '{story.slug}', "
+                                f"found {len(headings)} <h1>")
+        base = listing_base(path)
+        if base in wanted:
+            if path == f"{base}index.html":
+                present.add(base)
+            depth = path.count("/")
+            for region in listing_regions(text):
+                counts[base].update(u for u in linked_stories(region, depth) if u in known)
+        if hidden_link is not None:
+            for slug in sorted(set(hidden_link.findall(text))):
+                problems.append(f"{path}: links '{slug}', which is not published")
+    problems += [f"{s.url}: the page of '{s.slug}' is missing" for path, s in stories.items()
+                 if path not in read]
+    for base, listing in wanted.items():
+        if base not in present:
+            problems += [f"{base}: listing page is missing"] if listing.required else []
+            continue
+        expected = {s.url for s in listing.stories}
+        problems += [f"{base}: '{s.slug}' is listed {counts[base][s.url]} times across its pages, "
+                     "not once" for s in listing.stories if counts[base][s.url] != 1]
+        problems += [f"{base}: lists '{url}', which does not belong there"
+                     for url in sorted(set(counts[base]) - expected)]
     return problems
 
 
@@ -276,11 +280,7 @@ def check(site_dir: Path, catalog: Catalog, hidden: Iterable[Story], *, site_url
     """Every way a published story can be lost, duplicated or misplaced, and every trace of a
     story that is not published, as one message per problem (empty when all is well)."""
     hidden = [s for s in hidden if s.slug not in catalog.by_slug]
-    known = {s.url for s in catalog.stories} | {s.url for s in hidden}
-    problems = check_story_pages(site_dir, catalog.stories)
-    for listing in listings(catalog, site_dir):
-        problems += check_listing(site_dir, listing, known)
-    problems += check_hidden(site_dir, hidden)
+    problems = check_pages(site_dir, catalog, hidden)
     problems += check_feeds(site_dir, catalog, hidden, site_url, feed_size)
     problems += check_sitemap(site_dir, catalog, hidden, site_url)
     problems += check_search(site_dir, catalog, hidden)
