@@ -4,8 +4,9 @@
 
 For each size N: generate N stories (scripts/generate_corpus.py), build with `mkdocs build`
 (timed; the Pagefind share is read from the build log), serve the site from a sub-path over
-HTTP, and in headless Chromium (fresh browser context each time, so nothing is cached) measure
-bytes downloaded (sum of response bodies) and the time until the first result is on screen:
+HTTP, and in headless Chromium (a fresh browser context each time, so nothing is cached)
+measure the bytes downloaded (file bodies the server sent, the Pagefind worker's included) and
+the time until the first result is on screen:
 
 - url:     open /search/?q=WORD (a shared link), from navigation start;
 - typed:   open /search/, then submit WORD in the box, from the submit;
@@ -54,15 +55,43 @@ new MutationObserver((_, observer) => {
 """
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
+class Served:
+    """What the server sent: (path, body bytes) per file, counted on the server side so that
+    requests made by Pagefind's web worker count too."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sent: list[tuple[str, int]] = []
+
+    def add(self, path: str, size: int) -> None:
+        with self.lock:
+            self.sent.append((path, size))
+
+    def mark(self) -> int:
+        with self.lock:
+            return len(self.sent)
+
+    def since(self, mark: int) -> list[tuple[str, int]]:
+        with self.lock:
+            return self.sent[mark:]
+
+
+class CountingHandler(http.server.SimpleHTTPRequestHandler):
+    served: Served
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
+    def copyfile(self, source: Any, outputfile: Any) -> None:
+        self.served.add(self.path, os.fstat(source.fileno()).st_size)
+        super().copyfile(source, outputfile)
+
 
 @contextmanager
-def serve(folder: Path) -> Iterator[str]:
+def serve(folder: Path, served: Served) -> Iterator[str]:
+    handler = type("Handler", (CountingHandler,), {"served": served})
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/{SUB}"
@@ -86,20 +115,27 @@ def build(project: Path, site: Path) -> dict[str, float]:
 
 
 class Meter:
-    """Counts the bytes of every response a page receives."""
+    """Bytes the server sent since the meter was made (the whole page and its search)."""
 
-    def __init__(self, page: Page):
-        self.total = 0
-        self.search = 0
-        self.requests = 0
-        page.on("requestfinished", self.finished)
+    def __init__(self, served: Served):
+        self.served = served
+        self.start = served.mark()
 
-    def finished(self, request: Any) -> None:
-        size = request.sizes()["responseBodySize"]
-        self.total += size
-        self.requests += 1
-        if "/pagefind/" in request.url or request.url.endswith("search.js"):
-            self.search += size
+    def files(self) -> list[tuple[str, int]]:
+        return self.served.since(self.start)
+
+    @property
+    def total(self) -> int:
+        return sum(size for _, size in self.files())
+
+    @property
+    def search(self) -> int:
+        return sum(size for path, size in self.files()
+                   if "/pagefind/" in path or path.endswith("search.js"))
+
+    @property
+    def requests(self) -> int:
+        return len(self.files())
 
 
 def wait_searched(page: Page, after: int) -> None:
@@ -112,20 +148,22 @@ def searched(page: Page) -> int:
     return int(page.eval_on_selector(".sh-search", "el => el.dataset.searched || 0"))
 
 
-def measure(browser: Any, base: str) -> dict[str, Any]:
+def measure(browser: Any, base: str, served: Served) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     def fresh() -> tuple[Any, Page, Meter]:
+        # A new context has an empty cache: every byte of the page and the index is fetched.
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.add_init_script(OBSERVER)
-        return context, page, Meter(page)
+        return context, page, Meter(served)
 
     # A shared link: navigation start to the first result on screen.
     context, page, meter = fresh()
     page.goto(f"{base}search/?q={WORD}")
     page.wait_for_function("window.__firstHit !== null", timeout=30_000)
     wait_searched(page, 0)
+    page.wait_for_load_state("networkidle")
     out["url"] = {"ms": page.evaluate("window.__firstHit"), "kb": meter.total / 1024,
                   "search_kb": meter.search / 1024, "requests": meter.requests,
                   "results": page.inner_text(".sh-search__status")}
@@ -153,6 +191,8 @@ def measure(browser: Any, base: str) -> dict[str, Any]:
         started = page.evaluate("(() => { const t = performance.now(); document.getElementById("
                                 "'sh-search-form').requestSubmit(); return t; })()")
         page.wait_for_function("window.__firstHit !== null", timeout=30_000)
+        wait_searched(page, 1)
+        page.wait_for_load_state("networkidle")
         out[key] = {"ms": page.evaluate("window.__firstHit") - started, "kb": meter.total / 1024,
                     "page_load_kb": loaded_kb, "results": page.inner_text(".sh-search__status")}
         context.close()
@@ -162,6 +202,7 @@ def measure(browser: Any, base: str) -> dict[str, Any]:
     page.goto(f"{base}search/?q={WORD}&team=hr")
     page.wait_for_function("window.__firstHit !== null", timeout=30_000)
     wait_searched(page, 0)
+    page.wait_for_load_state("networkidle")
     out["filter"] = {"ms": page.evaluate("window.__firstHit"), "kb": meter.total / 1024,
                      "search_kb": meter.search / 1024,
                      "results": page.inner_text(".sh-search__status")}
@@ -179,33 +220,43 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-search"))
     parser.add_argument("--keep", action="store_true", help="keep the generated sites")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="reuse the sites a --keep run left (build times from its JSON)")
     args = parser.parse_args()
+    report = args.work / "bench_search.json"
+    earlier = json.loads(report.read_text("utf-8")) if report.exists() else {}
     results: dict[int, dict[str, Any]] = {}
     for n in args.sizes:
         project = args.work / f"project-{n}"
         www = args.work / f"www-{n}"
-        started = time.perf_counter()
-        corpus = generate(n, project)
-        generated = time.perf_counter() - started
-        print(f"[{n}] generated {len(corpus.stories)} stories in {generated:.1f} s", flush=True)
-        shutil.rmtree(www, ignore_errors=True)
-        timing = build(project, www / SUB)
+        if args.measure_only:
+            timing = {k: earlier[str(n)][k] for k in ("build_s", "indexed_pages", "pagefind_s")}
+        else:
+            started = time.perf_counter()
+            corpus = generate(n, project)
+            generated = time.perf_counter() - started
+            print(f"[{n}] generated {len(corpus.stories)} stories in {generated:.1f} s", flush=True)
+            shutil.rmtree(www, ignore_errors=True)
+            timing = build(project, www / SUB)
         files, size = folder_size(www / SUB / "pagefind")
         print(f"[{n}] built in {timing['build_s']:.1f} s (Pagefind {timing['pagefind_s']:.1f} s, "
               f"{timing['indexed_pages']:.0f} pages; index {files} files, {size / 2**20:.1f} MiB)",
               flush=True)
-        with serve(www) as base, sync_playwright() as p:
+        served = Served()
+        with serve(www, served) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            measure(browser, base)  # warm the OS file cache and Chromium itself
-            runs = [measure(browser, base) for _ in range(3)]
+            measure(browser, base, served)  # warm the OS file cache and Chromium itself
+            runs = [measure(browser, base, served) for _ in range(5)]
             browser.close()
-        best = {key: min((r[key] for r in runs), key=lambda v: v["ms"]) for key in runs[0]}
+        # The median run of each case: the machine is shared, so single runs are noisy.
+        best = {key: sorted((r[key] for r in runs), key=lambda v: v["ms"])[len(runs) // 2]
+                for key in runs[0]}
         results[n] = {"stories": n, **timing, "index_files": files, "index_mib": size / 2**20,
                       "runs": runs, "best": best}
         for key, value in best.items():
             print(f"[{n}] {key:7s} {value['ms']:7.0f} ms  {value['kb']:7.0f} KiB  "
                   f"{value.get('results', '')}", flush=True)
-        if not args.keep:
+        if not args.keep and not args.measure_only:
             shutil.rmtree(www, ignore_errors=True)
     print("\n| stories | build | Pagefind | index | shared link: time / KiB (search part) "
           "| typed query: time / KiB | with filter: time / KiB | refine: time / KiB "
@@ -219,7 +270,6 @@ def main() -> None:
               f"| {b['filter']['ms']:.0f} ms / {b['filter']['kb']:.0f} "
               f"| {b['refine']['ms']:.0f} ms / {b['refine']['kb']:.0f} "
               f"| {b['broad']['ms']:.0f} ms |")
-    report = args.work / "bench_search.json"
     report.write_text(json.dumps(results, indent=2), "utf-8")
     print(f"\nraw numbers: {report}")
 

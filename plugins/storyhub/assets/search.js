@@ -32,9 +32,6 @@ function loadPagefind() {
     pagefindPromise = import(new URL("pagefind.js", bundleUrl).href).then(async (pagefind) => {
       await pagefind.options({ baseUrl, excerptLength: 26 });
       await pagefind.init();
-      // Facet counts need the filter chunks, which a search with words alone does not load:
-      // fetch them alongside the first search rather than before it.
-      filtersPromise = pagefind.filters();
       return pagefind;
     });
   }
@@ -133,9 +130,13 @@ function describe(count, { query, filters }) {
 // Counts next to each option: how many results picking it would give, keeping the query and
 // the other facets. For a facet that is already set, that needs a search without it.
 async function updateCounts(pagefind, state, search, current) {
+  // Facet counts need the filter chunks, which a search with words alone does not load;
+  // fetching them after the first results keeps them off the way to those results.
+  if (!filtersPromise) filtersPromise = pagefind.filters();
   const totals = await filtersPromise;
-  if (search && !(search.filters && Object.keys(search.filters).length)) {
-    // The search ran before the filter chunks arrived: ask again, now that they are here.
+  const facets = selects.map((select) => select.dataset.facet);
+  if (search && !facets.every((key) => search.filters && key in search.filters)) {
+    // The search ran before all filter chunks arrived: ask again, now that they are here.
     search = await pagefind.search(state.query || null, { filters: state.filters });
   }
   for (const select of selects) {
