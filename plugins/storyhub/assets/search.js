@@ -24,6 +24,7 @@ const dateFormat = new Intl.DateTimeFormat("en-GB", {
 let pagefindPromise = null;
 let filtersPromise = null;  // all filter values with their counts; also loads the filter chunks
 let generation = 0;  // increases with every search; stale answers are dropped
+let answered = 0;  // the generation whose answer the status line shows
 let results = [];
 let shown = 0;
 
@@ -168,6 +169,10 @@ async function run() {
   clear.hidden = Object.keys(state.filters).length === 0;
   if (headerForm) headerForm.elements.q.value = state.query;
   root.setAttribute("aria-busy", "true");
+  // Words found in nearly every story take Pagefind a second or two at 10,000 stories.
+  setTimeout(() => {
+    if (current === generation && answered !== current) status.textContent = "Searching…";
+  }, 300);
   try {
     const pagefind = await loadPagefind();
     if (current !== generation) return;
@@ -177,6 +182,7 @@ async function run() {
     more.hidden = true;
     if (!state.query && Object.keys(state.filters).length === 0) {
       status.textContent = "Type a word or pick a filter to see matching stories.";
+      answered = current;
       await updateCounts(pagefind, state, null, current);
       return;
     }
@@ -186,11 +192,13 @@ async function run() {
     if (current !== generation) return;
     results = search.results;
     status.textContent = results.length ? describe(results.length, state) : `No stories match: ${describe(0, state)}.`;
+    answered = current;
     await showMore(current);
     if (current !== generation) return;
     await updateCounts(pagefind, state, search, current);
   } catch (error) {
     status.textContent = "Search could not load its index. Reload the page to try again.";
+    answered = current;
     console.error(error);
   } finally {
     if (current === generation) {
