@@ -38,14 +38,15 @@ SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 FEED_FILES = ("rss.xml", "atom.xml", "feed.json")
 MAX_SHOWN = 200  # violations listed in the build error; the rest are counted
 
-_LISTING = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b[^>]*\sdata-sh-listing\b[^>]*>")
+# Pages are scanned as bytes: decoding them costs as much as the scanning itself.
+_LISTING = re.compile(rb"<([a-zA-Z][a-zA-Z0-9]*)\b[^>]*\sdata-sh-listing\b[^>]*>")
 # A relative link to a story page: (attributes, '../' climbs, slug, more attributes).
 _STORY_LINK = re.compile(
-    r'<a\b([^>]*?)\shref="((?:\.\./)*)stories/([a-z0-9-]+)/(?:index\.html)?(?:#[^"]*)?"([^>]*)>'
+    rb'<a\b([^>]*?)\shref="((?:\.\./)*)stories/([a-z0-9-]+)/(?:index\.html)?(?:#[^"]*)?"([^>]*)>'
 )
 _PAGED = re.compile(r"^(.*/)page/\d+/$")
-_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
-_TAG_RE_CACHE: dict[str, re.Pattern[str]] = {}
+_H1 = re.compile(rb"<h1\b[^>]*>(.*?)</h1>", re.S)
+_TAG_RE_CACHE: dict[bytes, re.Pattern[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,13 @@ def feed_channels(catalog: Catalog) -> dict[str, list[Story]]:
     return channels
 
 
-def _closing(tag: str) -> re.Pattern[str]:
+def _closing(tag: bytes) -> re.Pattern[bytes]:
     if tag not in _TAG_RE_CACHE:
-        _TAG_RE_CACHE[tag] = re.compile(rf"<(/?){tag}\b[^>]*>", re.I)
+        _TAG_RE_CACHE[tag] = re.compile(rb"<(/?)" + tag + rb"\b[^>]*>", re.I)
     return _TAG_RE_CACHE[tag]
 
 
-def listing_regions(text: str) -> Iterator[str]:
+def listing_regions(text: bytes) -> Iterator[bytes]:
     """The inner HTML of every element marked `data-sh-listing`."""
     for match in _LISTING.finditer(text):
         depth = 1
@@ -117,7 +118,7 @@ def listing_regions(text: str) -> Iterator[str]:
                 break
 
 
-def linked_stories(region: str, depth: int) -> Iterator[str]:
+def linked_stories(region: bytes, depth: int) -> Iterator[str]:
     """Site paths of the story pages that a region links, one per visible link.
 
     `depth` is how many folders below the site root the page is: a link reaches a story
@@ -125,10 +126,10 @@ def linked_stories(region: str, depth: int) -> Iterator[str]:
     twice (cover and title); the cover link is `aria-hidden`, a duplicate by design.
     """
     for match in _STORY_LINK.finditer(region):
-        if 'aria-hidden="true"' in match.group(1) + match.group(4):
+        if b'aria-hidden="true"' in match.group(1) + match.group(4):
             continue
         if len(match.group(2)) // 3 == depth:
-            yield f"stories/{match.group(3)}/"
+            yield f"stories/{match.group(3).decode()}/"
 
 
 def listing_base(path: str) -> str:
@@ -157,8 +158,9 @@ def check_pages(site_dir: Path, catalog: Catalog, hidden: list[Story]) -> list[s
     counts: dict[str, Counter[str]] = {base: Counter() for base in wanted}
     present: set[str] = set()
     known = {s.url for s in catalog.stories} | {s.url for s in hidden}
-    hidden_link = re.compile(r'href="[^"]*stories/(' + "|".join(re.escape(s.slug) for s in hidden)
-                             + r')/(?:index\.html)?[#"]') if hidden else None
+    hidden_link = re.compile(rb'href="[^"]*stories/(' + b"|".join(re.escape(s.slug.encode())
+                                                                 for s in hidden)
+                             + rb')/(?:index\.html)?[#"]') if hidden else None
     problems = [f"{s.url}: '{s.slug}' is not published but has a page" for s in hidden
                 if (site_dir / s.url).exists()]
     read: set[str] = set()
@@ -166,12 +168,12 @@ def check_pages(site_dir: Path, catalog: Catalog, hidden: list[Story]) -> list[s
         page = site_dir / path
         if not page.is_file():
             continue
-        text = page.read_text("utf-8")
+        text = page.read_bytes()
         read.add(path)
         story = stories.get(path)
         if story is not None:
             headings = _H1.findall(text)
-            if len(headings) != 1 or str(escape(story.title)) not in headings[0]:
+            if len(headings) != 1 or str(escape(story.title)).encode() not in headings[0]:
                 problems.append(f"{story.url}: expected one <h1> with the title of '{story.slug}', "
                                 f"found {len(headings)} <h1>")
         base = listing_base(path)
@@ -183,7 +185,7 @@ def check_pages(site_dir: Path, catalog: Catalog, hidden: list[Story]) -> list[s
                 counts[base].update(u for u in linked_stories(region, depth) if u in known)
         if hidden_link is not None:
             for slug in sorted(set(hidden_link.findall(text))):
-                problems.append(f"{path}: links '{slug}', which is not published")
+                problems.append(f"{path}: links '{slug.decode()}', which is not published")
     problems += [f"{s.url}: the page of '{s.slug}' is missing" for path, s in stories.items()
                  if path not in read]
     for base, listing in wanted.items():
