@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from conftest import MKDOCS_YML, Project
-from storyhub.search_index import BUNDLE_DIR, BackgroundIndexer, IndexReport, read_fragments
+from storyhub.search_index import BUNDLE_DIR, BackgroundIndexer, IndexReport, page_glob, read_fragments
 
 
 def index_files(site: Path) -> dict[str, str]:
@@ -164,3 +164,17 @@ def test_preview_indexes_in_the_background_and_a_new_build_cancels_it(project: P
     assert isinstance(done[0], IndexReport) and done[0].pages == 3
     assert index_files(built.site) == expected  # the same index as `mkdocs build` writes
     assert sorted(p.name for p in built.site.iterdir() if p.name.startswith(".")) == []
+
+
+def test_pagefind_reads_only_pages_that_can_be_indexed() -> None:
+    assert page_glob(["stories/**/*.html"], ["guide/index.html", "about/index.html"]) == \
+        "{stories/**/*.html,about/index.html,guide/index.html}"
+    assert page_glob(["stories/**/*.html"], ["faq, notes/index.html"]) is None
+
+
+def test_a_hand_written_page_with_an_odd_name_is_still_indexed(project: Project) -> None:
+    project.story("hr", "2026-03-02-buddies", title="Buddies", authors=["chloe"], body="Words.")
+    (project.root / "docs" / "faq, notes.md").write_text("# Questions\n\nAnswers.\n", "utf-8")
+    built = project.build()
+    assert sorted(p["url"] for p in read_fragments(built.site)) == [
+        "/faq, notes/", "/stories/buddies/"]

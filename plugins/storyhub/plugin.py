@@ -129,6 +129,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
         self.indexer.cancel()  # before MkDocs cleans the site folder for this build
+        self.searchable: list[str] = []  # hand-written pages, which the search index holds
         self.specs: dict[str, pages.PageSpec] = {}
         # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
         self.head_tags: list[Callable[[pages.PageSpec | None, Page], list[str]]] = []
@@ -286,6 +287,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             # Hand-written pages are searchable; generated listings are not (stories mark
             # their own body in the template).
             html = search.mark_page_body(html, page.title or "")
+            self.searchable.append(page.file.dest_uri)
         if self.problems:
             guide = get_relative_url(self.site.page_url("write/"), page.url)
             html = preview.banner(self.env, self.problems, guide) + html
@@ -317,15 +319,18 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Persist the render cache for the next build, then index the built site for search."""
         if self.config.enabled and self.cache is not None:
             self.cache.save()
+        # Story pages and hand-written pages; Pagefind need not parse the listings.
+        glob = search_index.page_glob([search.STORY_PAGES], self.searchable)
         if self.config.enabled and self.config.search_index and self.preview:
             # Pagefind takes seconds at thousands of stories; the preview must not wait for it.
-            self.indexer.start(Path(config.site_dir), keep_index_url=not config.use_directory_urls)
+            self.indexer.start(Path(config.site_dir), keep_index_url=not config.use_directory_urls,
+                               glob=glob)
         elif self.config.enabled and self.config.search_index:
             try:
                 report = search_index.build_index(
                     Path(config.site_dir), keep_index_url=not config.use_directory_urls,
                     cache_dir=self.root / self.config.cache_dir / "search"
-                    if self.config.cache_dir else None)
+                    if self.config.cache_dir else None, glob=glob)
             except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
             _index_done(report)

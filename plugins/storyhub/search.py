@@ -20,6 +20,8 @@ from .catalog import Catalog
 from .pages import PageSpec, Site
 
 SEARCH_PATH = "search/"
+# Where story pages are written (Story.url is 'stories/<slug>/'), as a Pagefind glob.
+STORY_PAGES = "stories/**/*.html"
 # (filter key, label) in the order the page shows them; the keys are also the URL parameters.
 FACETS: tuple[tuple[str, str], ...] = (
     ("team", "Team"), ("kpi", "KPI"), ("campaign", "Campaign"), ("audience", "Audience"),
