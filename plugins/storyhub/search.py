@@ -3,8 +3,9 @@
 Pagefind (a static, chunked index; its binary ships in the `pagefind_bin` wheel) reads the
 built HTML. Only elements marked `data-pagefind-body` are indexed, so only story bodies and
 hand-written pages are searchable; listing and taxonomy pages never are. Filters (team, KPI,
-campaign, audience, year) are empty elements with `data-pagefind-filter="key:value"` that
-`templates/_search.html` adds to story pages. `search_index` builds the index itself.
+campaign, audience, year), the date and its sort key are hidden `data-pagefind-filter` /
+`data-pagefind-meta` elements that `templates/_search.html` adds to story pages; the UI is
+`assets/search.js` on Pagefind's JavaScript API. `search_index` builds the index itself.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FACETS: tuple[tuple[str, str], ...] = (
     ("team", "Team"), ("kpi", "KPI"), ("campaign", "Campaign"), ("audience", "Audience"),
     ("year", "Year"),
 )
+
+
 @dataclass(frozen=True)
 class FacetOption:
     value: str
