@@ -67,9 +67,13 @@ def month_name(key: str) -> str:
     return datetime.strptime(key, "%Y-%m").strftime("%B %Y")
 
 
-def make_environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+def make_environment(kind: type[jinja2.Environment] = jinja2.Environment) -> jinja2.Environment:
+    """The Jinja environment of StoryHub's templates (`kind`: a subclass, e.g. for previews)."""
+    env = kind(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        # Templates are packaged files: checking their modification time on every
+        # get_template (tens of thousands of times per build) would only cost time.
+        auto_reload=False,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

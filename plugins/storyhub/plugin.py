@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import itertools
 import json
@@ -31,6 +32,7 @@ from . import (
     images,
     load,
     newsletters,
+    page_reuse,
     pages,
     preview,
     project,
@@ -96,14 +98,25 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.problems: list[Problem] = []
         # Previews index in the background; the indexer outlives one build to cancel a late run.
         self.indexer = search_index.BackgroundIndexer(_index_done)
+        # Preview rebuilds serve unchanged pages from their last output (page_reuse.py) and
+        # parse only the story files that changed.
+        self.page_reuse: page_reuse.PageReuse | None = None
+        self.parse_memo = load.ParseMemo()
+        self.dirty = False
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         """Remember whether we preview (serve shows drafts and scheduled stories)."""
         self.command = command
+        self.dirty = dirty
 
     def on_shutdown(self) -> None:
-        """Stop a background search index run when `mkdocs serve` exits."""
+        """Stop a background search index run when `mkdocs serve` exits; save the render cache."""
         self.indexer.cancel()
+        if self.cache is not None:
+            self.cache.save()
+        if self.page_reuse is not None:
+            self.page_reuse.close()
+            self.page_reuse = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         """Resolve folders against mkdocs.yml and register the stylesheet."""
@@ -161,7 +174,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Load and validate every story, then add the generated pages and media."""
         if not self.config.enabled:
             return None
-        loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes)
+        loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes,
+                               self.parse_memo if self.preview else None)
         checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
         assert self.image_store is not None
         # Decoding images is part of validation: a bad image fails the build with the rest.
@@ -201,9 +215,12 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             page_size=self.config.page_size,
             extra={"home_latest": self.config.home_latest, "images": image_set},
         )
-        self.env = pages.make_environment()
+        # Previews note which stories each page reads, to reuse pages on the next rebuild.
+        self.env = pages.make_environment(page_reuse.TrackingEnvironment) if self.preview \
+            else pages.make_environment()
         publications = self._publications(config) if self.config.feeds else None
         specs = pages.all_pages(self.site, publications[0] if publications else ())
+        reuse = self._page_reuse(config, image_set)
         self.specs = {}
         for spec in specs:
             if files.get_file_from_path(spec.src_uri) is not None:
@@ -211,13 +228,20 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                     f"storyhub: docs/{spec.src_uri} conflicts with the generated page "
                     f"/{spec.path}; rename or remove the hand-written file"
                 )
+            # Only section landing pages ('teams/', 'archive/') may appear in the nav.
+            in_nav = spec.path.count("/") <= 1
+            stashed = reuse.reusable(spec) if reuse and not in_nav else None
+            if reuse and stashed:
+                files.append(File.generated(config, page_reuse.dest_uri(spec.src_uri),
+                                            abs_src_path=str(stashed)))
+                continue
+            if reuse and not in_nav:
+                reuse.will_render(spec)
             self.specs[spec.src_uri] = spec
             title = spec.title.replace("\n", " ")
             files.append(File.generated(
                 config, spec.src_uri, content=_front_matter(title),
-                # Only section landing pages ('teams/', 'archive/') may appear in the nav.
-                inclusion=InclusionLevel.UNDEFINED if spec.path.count("/") <= 1
-                else InclusionLevel.NOT_IN_NAV,
+                inclusion=InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV,
             ))
         # Only derivatives are published: originals may carry EXIF, GPS and other metadata.
         media = {s.cover for s in cat.stories if s.cover} | {i for r in rendered.values()
@@ -253,6 +277,24 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         return [publisher.index_page, digests.pages], \
             lambda: itertools.chain(publisher.files(), digests.files())
 
+    def _page_reuse(self, config: MkDocsConfig,
+                    image_set: images.ImageSet) -> page_reuse.PageReuse | None:
+        """Under `mkdocs serve` (not --dirty): the pages of the last build, ready for this one."""
+        if not self.preview or self.dirty:
+            return None
+        if self.page_reuse is None:
+            self.page_reuse = page_reuse.PageReuse()
+        folders = [Path(config.docs_dir), pages.TEMPLATES, ASSETS]
+        if config.theme.custom_dir:
+            folders.append(Path(config.theme.custom_dir))
+        state = page_reuse.site_state(
+            Path(config.config_file_path), folders, self.site.catalog, self.site.now,
+            self.problems, {path: p.key for path, p in image_set.processed.items()})
+        self.page_reuse.start(state, self.site.catalog.stories, self.site.rendered)
+        if isinstance(self.env, page_reuse.TrackingEnvironment):
+            self.env.rendered = self.site.rendered
+        return self.page_reuse
+
     def _inline_url(self, config: MkDocsConfig) -> Any:
         def to_url(target: str) -> str | None:
             path = self.root / target
@@ -282,7 +324,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                         files: Files) -> str | None:
         spec = self.specs.get(page.file.src_uri)
         if spec is not None:
-            html = pages.render_page(self.env, self.site, spec, page.url)
+            with self.page_reuse.watch(spec.src_uri, self.env) if self.page_reuse and self.preview \
+                    else contextlib.nullcontext():
+                html = pages.render_page(self.env, self.site, spec, page.url)
         elif self.config.search_index:
             # Hand-written pages are searchable; generated listings are not (stories mark
             # their own body in the template).
@@ -317,8 +361,12 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Persist the render cache for the next build, then index the built site for search."""
-        if self.config.enabled and self.cache is not None:
-            self.cache.save()
+        if self.config.enabled and self.cache is not None and not self.preview:
+            self.cache.save()  # a preview saves it once, when `mkdocs serve` stops
+        if self.config.enabled and self.preview and self.page_reuse is not None:
+            self.page_reuse.stash(Path(config.site_dir))
+            log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
+                     f"{len(self.page_reuse.rendered)} rendered")
         # Story pages and hand-written pages; Pagefind need not parse the listings.
         glob = search_index.page_glob([search.STORY_PAGES], self.searchable)
         if self.config.enabled and self.config.search_index and self.preview:
@@ -334,8 +382,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
             _index_done(report)
-        if self.config.enabled:
+        if self.config.enabled and not (self.preview and self.page_reuse is not None):
             # Last, so that it sees everything the build wrote, search index included.
+            # Not in a preview that reuses pages: its sitemap lists only the pages it rendered,
+            # and reading thousands of pages back would cost seconds of every rebuild.
             self._check_conservation(config)
 
     def _check_conservation(self, config: MkDocsConfig) -> None:

@@ -1,0 +1,257 @@
+"""Preview rebuilds: generated pages whose inputs did not change keep their last output.
+
+`mkdocs serve` rebuilds the whole site after every saved file, and the theme alone costs a few
+milliseconds per page, so at thousands of stories a rebuild takes many seconds although one
+story changed. Between two rebuilds of one `mkdocs serve`, this module decides which
+generated pages would come out exactly as last time, and those are served from a copy of
+their last output (a static file at the page's place) instead of being rendered again.
+
+A page is reused only when all of these are unchanged:
+
+- everything every page depends on (`SiteState`): the config file, the files in docs/, the
+  templates and assets of StoryHub, the registries, the problems shown in the banner, the
+  images, and the *structure* of the catalog: every field of every story that decides where
+  it is listed, in which order and with what counts (all fields but the ones it only
+  displays, `DISPLAY_FIELDS`), and which stories are scheduled;
+- the page itself: path, title, template, description, feed and its context, compared value
+  by value (a story in the context counts as its slug: its structure is compared above);
+- every story whose displayed data the page read last time, compared field by field with
+  its rendered HTML. `TrackingEnvironment` notes them while the page's template renders:
+  any attribute of a story but its structure fields (so `story.title`, `story.url`,
+  `story.result_for(...)`), and any `site.rendered[slug]`.
+
+Pages that appear in the navigation (section pages such as `teams/`) are always rendered,
+because MkDocs builds the navigation from the pages it renders. The cost of the preview: its
+sitemap.xml only lists the pages rendered by the latest rebuild. `mkdocs build` never reuses
+anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .catalog import Catalog
+from .model import Story
+from .render import Rendered
+
+# Story fields that change what a story's own page and its cards show, but never where it is
+# listed, in which order or how often. Every other field (and any field added later) is
+# structure: changing it renders every page again.
+DISPLAY_FIELDS = frozenset({"title", "body", "summary", "results", "cover_alt", "body_line"})
+_STRUCTURE_FIELDS = tuple(f.name for f in dataclasses.fields(Story) if f.name not in DISPLAY_FIELDS)
+_STRUCTURE = frozenset(_STRUCTURE_FIELDS)
+# A page that read the rendered stories in a way that does not name one (`.items()`, ...).
+EVERY_STORY = "*"
+
+
+class _Never:
+    """A value equal to nothing, for context values that cannot be compared (functions)."""
+
+    _made = itertools.count()
+
+    def __init__(self) -> None:
+        self.number = next(self._made)
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<never {self.number}>"  # unique, so a digest of it matches nothing either
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def structure(catalog: Catalog, now: datetime) -> tuple[Any, ...]:
+    """What decides the place of every story on every page (see DISPLAY_FIELDS)."""
+    return (tuple((s.slug, *(getattr(s, name) for name in _STRUCTURE_FIELDS))
+                  for s in catalog.stories),
+            frozenset(s.slug for s in catalog.stories if s.date > now))
+
+
+def signature(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
+    """A comparable summary of a page (spec and context): values, with stories as their slugs.
+
+    Lists, mappings and objects become a digest of their parts, computed once per object in
+    `memo` (many pages share big context objects, e.g. the KPI connection matrix).
+    """
+    if isinstance(value, Story):
+        return ("story", value.slug)
+    if isinstance(value, str | int | float | bool | date | type(None)):
+        return value
+    known = memo.get(id(value))
+    if known is not None:
+        return known[1]
+    parts: Any
+    if isinstance(value, list | tuple):
+        parts = tuple(signature(item, memo) for item in value)
+    elif isinstance(value, Mapping):
+        parts = tuple((signature(k, memo), signature(v, memo)) for k, v in value.items())
+    elif isinstance(value, set | frozenset):
+        parts = sorted(repr(signature(item, memo)) for item in value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        parts = (type(value).__qualname__,
+                 tuple(signature(getattr(value, f.name), memo) for f in dataclasses.fields(value)))
+    else:
+        parts = _Never()  # functions and other objects: the page is always rendered
+    result = ("#", type(value).__name__,
+              hashlib.blake2b(repr(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest())
+    memo[id(value)] = (value, result)  # holding the value keeps its id from being reused
+    return result
+
+
+class TrackingEnvironment(jinja2.Environment):
+    """Jinja environment that notes the stories whose displayed data a template reads."""
+
+    touched: set[str] | None = None  # set while a page renders
+    rendered: Mapping[str, Rendered] | None = None  # the build's rendered stories
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if self.touched is not None:
+            if isinstance(obj, Story) and attribute not in _STRUCTURE:
+                self.touched.add(obj.slug)
+            elif obj is self.rendered:
+                self.touched.add(EVERY_STORY)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        value = super().getitem(obj, argument)
+        if self.touched is not None:
+            if isinstance(obj, Story) and argument not in _STRUCTURE:
+                self.touched.add(obj.slug)
+            elif isinstance(value, Rendered):
+                self.touched.add(argument if isinstance(argument, str) else EVERY_STORY)
+        return value
+
+
+def folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of every file under `folder` (not its contents)."""
+    found = []
+    for base, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(base, name)
+            stat = os.stat(path)
+            found.append((os.path.relpath(path, folder), stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+@dataclass
+class SiteState:
+    """Everything all generated pages depend on; compared whole between two rebuilds."""
+
+    config_file: Path
+    config_text: bytes
+    folders: tuple[Any, ...]  # folder_state of docs/, templates and assets
+    registry: Any
+    problems: tuple[Any, ...]
+    images: dict[str, str]  # content key of every image by project path
+    structure: tuple[Any, ...]
+
+
+def site_state(config_file: Path, folders: Iterable[Path], catalog: Catalog, now: datetime,
+               problems: Iterable[Any], images: Mapping[str, str]) -> SiteState:
+    """The SiteState of this build."""
+    return SiteState(config_file, config_file.read_bytes(), tuple(folder_state(f) for f in folders),
+                     catalog.registry, tuple(problems), dict(images), structure(catalog, now))
+
+
+def dest_uri(src_uri: str) -> str:
+    """Where a generated page ('teams/hr/index.md') is written: 'teams/hr/index.html'."""
+    return src_uri[: -len(".md")] + ".html"
+
+
+@dataclass
+class _Entry:
+    page: Any  # signature of the PageSpec
+    stories: frozenset[str]
+    stash: Path
+
+
+@dataclass
+class PageReuse:
+    """Remembers the pages of the last preview build and which of them can be reused."""
+
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="storyhub-pages-")))
+    state: SiteState | None = None
+    stories: dict[str, tuple[Story, Rendered]] = field(default_factory=dict)
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    # This build: pages rendered (src_uri -> (page signature, stories shown)).
+    rendered: dict[str, tuple[Any, set[str]]] = field(default_factory=dict)
+    memo: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # signature() of this build
+    reused: int = 0
+
+    def start(self, state: SiteState, stories: Iterable[Story],
+              rendered: Mapping[str, Rendered]) -> None:
+        """Begin a rebuild: forget everything if the site state changed."""
+        current = {s.slug: (s, rendered[s.slug]) for s in stories}
+        if state != self.state:
+            self.entries.clear()
+        else:
+            changed = {slug for slug, pair in current.items() if self.stories.get(slug) != pair}
+            if changed:
+                changed.add(EVERY_STORY)
+            self.entries = {uri: entry for uri, entry in self.entries.items()
+                            if not (entry.stories & changed)}
+        self.state = state
+        self.stories = current
+        self.rendered = {}
+        self.memo = {}
+        self.reused = 0
+
+    def reusable(self, spec: Any) -> Path | None:
+        """The stashed output of a page (a pages.PageSpec) if it would come out the same."""
+        entry = self.entries.get(spec.src_uri)
+        if entry is None or not entry.stash.is_file():
+            return None
+        if entry.page != signature(spec, self.memo):
+            return None
+        self.reused += 1
+        return entry.stash
+
+    def will_render(self, spec: Any) -> None:
+        """Note a page (a pages.PageSpec) that this build renders."""
+        self.rendered[spec.src_uri] = (signature(spec, self.memo), set())
+
+    @contextmanager
+    def watch(self, src_uri: str, env: jinja2.Environment) -> Iterator[None]:
+        """Note the stories a page reads while its template renders in `env`."""
+        if src_uri not in self.rendered or not isinstance(env, TrackingEnvironment):
+            yield
+            return
+        env.touched = self.rendered[src_uri][1]
+        try:
+            yield
+        finally:
+            env.touched = None
+
+    def stash(self, site_dir: Path) -> None:
+        """After a build: keep a copy of every page it rendered, for the next rebuild."""
+        for src_uri, (page, shown) in self.rendered.items():
+            written = site_dir / dest_uri(src_uri)
+            if not written.is_file():
+                self.entries.pop(src_uri, None)
+                continue
+            target = self.folder / dest_uri(src_uri)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            try:
+                os.link(written, target)  # the next build replaces, never edits, the file
+            except OSError:
+                shutil.copyfile(written, target)
+            self.entries[src_uri] = _Entry(page, frozenset(shown), target)
+        self.memo = {}
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

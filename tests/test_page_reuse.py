@@ -1,0 +1,229 @@
+"""Preview rebuilds reuse the pages an edit cannot have changed, and only those.
+
+Each test runs a `mkdocs serve` session the way MkDocs does (one plugin instance, a build per
+change), then builds the same input in a new session and compares every file: a rebuild that
+reused pages must write exactly what a fresh preview writes (the sitemap aside: it only
+lists the pages a rebuild rendered).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import jinja2
+import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+
+from conftest import TEAMS, Project, story_text
+from storyhub import page_reuse
+from storyhub.plugin import StoryHubPlugin
+
+SERVE_URL = "http://127.0.0.1:8000/stories/"
+# Only rebuilds list fewer pages here; everything else must be identical.
+SITEMAPS = {"sitemap.xml", "sitemap.xml.gz"}
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def differences(first: Path, second: Path) -> list[str]:
+    a, b = snapshot(first), snapshot(second)
+    return sorted(name for name in a.keys() | b.keys()
+                  if a.get(name) != b.get(name) and name not in SITEMAPS)
+
+
+def new_session() -> None:
+    """Forget MkDocs' cached plugin instance, as a new `mkdocs serve` process would."""
+    dict(MkDocsConfig._schema)["plugins"].plugin_cache.clear()
+
+
+def serve_build(project: Project, site: Path) -> StoryHubPlugin:
+    """One build of a `mkdocs serve` session; returns the (session-long) plugin instance."""
+    config = load_config(str(project.root / "mkdocs.yml"), site_dir=str(site))
+    config.site_url = SERVE_URL
+    config.plugins.on_startup(command="serve", dirty=False)
+    build(config, serve_url=SERVE_URL)
+    plugin = config.plugins["storyhub"]
+    assert isinstance(plugin, StoryHubPlugin)
+    return plugin
+
+
+@pytest.fixture
+def session(project: Project) -> Iterator[Callable[[str], StoryHubPlugin]]:
+    """Builds of one serve session into folders named by the caller; closed at the end."""
+    new_session()
+    project.config(search_index=False)  # Pagefind runs in the background; not compared here
+    plugins: list[StoryHubPlugin] = []
+
+    def rebuild(name: str) -> StoryHubPlugin:
+        plugins.append(serve_build(project, project.root / name))
+        return plugins[-1]
+
+    yield rebuild
+    for plugin in plugins[-1:]:
+        plugin.on_shutdown()
+    new_session()
+
+
+def corpus(project: Project) -> None:
+    """Enough stories that one edit leaves most pages alone: related stories, listings."""
+    project.config(search_index=False, page_size=2)
+    for day in range(1, 9):
+        team, author = [("hr", "chloe"), ("support", "ben"), ("marketing", "ana")][day % 3]
+        project.story(team, f"2026-03-{day:02d}-story-{day}", title=f"Story number {day}",
+                      authors=[author], kpis=["csat"] if day % 2 else ["nps"],
+                      campaign="spring" if day % 4 == 0 else None,
+                      body=f"Intro of story {day}.\n\n<!-- more -->\n\nMore of story {day}.")
+
+
+def edit(project: Project, day: int, **changes: object) -> None:
+    team, author = [("hr", "chloe"), ("support", "ben"), ("marketing", "ana")][day % 3]
+    keys: dict[str, object] = dict(
+        title=f"Story number {day}", authors=[author], kpis=["csat"] if day % 2 else ["nps"],
+        campaign="spring" if day % 4 == 0 else None,
+        body=f"Intro of story {day}.\n\n<!-- more -->\n\nMore of story {day}.")
+    keys.update(changes)
+    project.add(f"{team}/2026-03-{day:02d}-story-{day}.md", story_text(
+        date=f"2026-03-{day:02d}", **{k: v for k, v in keys.items() if v is not None}))
+
+
+def fresh(project: Project, name: str) -> Path:
+    """The same input built by a new serve session."""
+    new_session()
+    serve_build(project, project.root / name).on_shutdown()
+    new_session()
+    return project.root / name
+
+
+def test_an_edited_story_rebuilds_its_pages_and_reuses_the_rest(
+        project: Project, session: Callable[[str], StoryHubPlugin]) -> None:
+    corpus(project)
+    first = session("site-1")
+    assert first.page_reuse is not None and first.page_reuse.reused == 0
+    edit(project, 5, title="Story five, renamed", body="A new intro.\n\nAnd a new body.")
+    second = session("site-2")
+    assert second.page_reuse is not None
+    assert second.page_reuse.reused > 10
+    rendered = set(second.page_reuse.rendered)
+    assert "stories/story-5/index.md" in rendered  # its own page
+    assert "stories/story-1/index.md" in rendered  # lists story 5 as related (same KPI)
+    assert "stories/story-8/index.md" not in rendered  # shows nothing of story 5
+    page = (project.root / "site-2" / "stories" / "story-5" / "index.html").read_text("utf-8")
+    assert "Story five, renamed" in page and "And a new body." in page
+    assert differences(project.root / "site-2", fresh(project, "site-fresh")) == []
+
+
+def later_date(project: Project) -> None:
+    project.add("support/2026-03-04-story-4.md", story_text(
+        title="Story number 4", date="2026-03-09", authors=["ben"], kpis=["nps"],
+        campaign="spring", body="Intro of story 4.\n\n<!-- more -->\n\nMore of story 4."))
+
+
+def new_story(project: Project) -> None:
+    project.story("hr", "2026-03-10-new", title="A new story", authors=["chloe"], kpis=["csat"])
+
+
+def deleted_story(project: Project) -> None:
+    (project.root / "stories" / "hr" / "2026-03-03-story-3.md").unlink()
+
+
+def renamed_teams(project: Project) -> None:
+    project.registry("teams", [dict(t, name=t["name"] + " team") for t in TEAMS])
+
+
+def hand_written_page(project: Project) -> None:
+    (project.root / "docs" / "about.md").write_text("# About us\n\nWho we are.\n", "utf-8")
+
+
+def broken_story(project: Project) -> None:
+    project.add("hr/2026-03-11-broken.md", story_text(title="Broken", authors=["nobody"]))
+
+
+CHANGES: dict[str, Callable[[Project], None]] = {
+    "title and body": lambda p: edit(p, 4, title="Four, renamed", body="Other words."),
+    "summary": lambda p: edit(p, 6, summary="A summary written by hand."),
+    "featured": lambda p: edit(p, 3, featured=True),
+    "date": later_date,
+    "kpis": lambda p: edit(p, 2, kpis=["csat", "turnover"]),
+    "new story": new_story,
+    "deleted story": deleted_story,
+    "draft": lambda p: edit(p, 7, draft=True),
+    "registry": renamed_teams,
+    "hand-written page": hand_written_page,
+    "broken story": broken_story,
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_rebuild_after_a_change_writes_what_a_fresh_preview_writes(
+        project: Project, session: Callable[[str], StoryHubPlugin], change: str) -> None:
+    corpus(project)
+    (project.root / "docs" / "about.md").write_text("# About\n\nHand-written.\n", "utf-8")
+    session("site-1")
+    CHANGES[change](project)
+    session("site-2")
+    assert differences(project.root / "site-1", project.root / "site-2"), "the change shows"
+    assert differences(project.root / "site-2", fresh(project, "site-fresh")) == []
+
+
+def test_a_story_edited_twice_and_back_is_right_each_time(
+        project: Project, session: Callable[[str], StoryHubPlugin]) -> None:
+    corpus(project)
+    session("site-1")
+    edit(project, 6, title="Six, first edit")
+    session("site-2")
+    edit(project, 6, title="Six, second edit")
+    session("site-3")
+    edit(project, 6)
+    session("site-4")
+    assert differences(project.root / "site-1", project.root / "site-4") == []
+
+
+# --- the parts, as units ---------------------------------------------------------------------
+
+def test_a_context_with_a_function_never_matches_and_stories_count_as_slugs() -> None:
+    from datetime import UTC, datetime
+
+    from storyhub.model import Story
+
+    def story(title: str) -> Story:
+        return Story(path="stories/hr/2026-03-02-x.md", slug="x", title=title,
+                     date=datetime(2026, 3, 2, tzinfo=UTC), team="hr", authors=("chloe",),
+                     body="Text.")
+
+    assert page_reuse.signature({"a": [story("One")]}, {}) == \
+        page_reuse.signature({"a": [story("Two")]}, {})  # titles are checked per story
+    assert page_reuse.signature({"a": [1, 2]}, {}) != page_reuse.signature({"a": [2, 1]}, {})
+    assert page_reuse.signature({"f": len}, {}) != page_reuse.signature({"f": len}, {})
+
+
+def test_templates_note_the_stories_whose_displayed_data_they_read() -> None:
+    from datetime import UTC, datetime
+
+    from storyhub.model import Story
+    from storyhub.render import Rendered
+
+    stories = [Story(path=f"stories/hr/2026-03-0{n}-s{n}.md", slug=f"s{n}", title=f"S{n}",
+                     date=datetime(2026, 3, n, tzinfo=UTC), team="hr", authors=("chloe",),
+                     body="Text.") for n in (1, 2, 3, 4)]
+    rendered = {s.slug: Rendered("<p>Text.</p>", "Text.", 1, ()) for s in stories}
+    env = page_reuse.TrackingEnvironment(undefined=jinja2.StrictUndefined)
+    env.rendered = rendered
+    template = env.from_string(
+        "{{ stories | length }} {{ stories[0].title }} {{ stories[1].team }}"
+        " {{ rendered[stories[2].slug].summary }} {{ stories | map(attribute='url') | list }}")
+    env.touched = set()
+    template.render(stories=stories[:3], rendered=rendered)
+    # s1: title; s2: only its team (structure); s3: its rendering; all three: url.
+    assert env.touched == {"s1", "s2", "s3"}
+    env.touched = set()
+    env.from_string("{{ stories[1].team }}").render(stories=stories)
+    assert env.touched == set()
+    env.from_string("{{ rendered.values() | list | length }}").render(rendered=rendered)
+    assert env.touched == {page_reuse.EVERY_STORY}
