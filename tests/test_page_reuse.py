@@ -51,6 +51,7 @@ def serve_build(project: Project, site: Path) -> StoryHubPlugin:
     build(config, serve_url=SERVE_URL)
     plugin = config.plugins["storyhub"]
     assert isinstance(plugin, StoryHubPlugin)
+    plugin.deferred.wait()  # feeds and digests are written in the background
     return plugin
 
 

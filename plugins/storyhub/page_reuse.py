@@ -34,8 +34,8 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -172,23 +172,105 @@ def dest_uri(src_uri: str) -> str:
     return src_uri[: -len(".md")] + ".html"
 
 
+def link_files(site_dir: Path, files: Mapping[str, Path]) -> None:
+    """Put each file at its site path as a hard link (a copy across file systems).
+
+    Only for previews: the site folder is MkDocs' temporary one, whose files are replaced,
+    never edited in place, so the linked caches cannot change through it.
+    """
+    made: set[str] = set()
+    for site_path, source in files.items():
+        target = os.path.join(site_dir, site_path)
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        try:
+            os.link(source, target)
+        except FileExistsError:  # a file of docs/ at the same place: ours wins, as in a build
+            os.unlink(target)
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+
+
+class DeferredFiles:
+    """Preview only: generated files that nobody waits for, written after the build.
+
+    Feeds and newsletter digests take about a second at thousands of stories, while the
+    page being edited is ready without them; they are written by a background thread (each
+    file atomically) and a newer rebuild stops a run that has not finished.
+    """
+
+    def __init__(self, on_error: Callable[[Exception], None]):
+        self.on_error = on_error
+        self.thread: threading.Thread | None = None
+        self.stop = threading.Event()
+
+    def start(self, site_dir: Path, produce: Callable[[], Iterable[tuple[str, str | bytes]]]) -> None:
+        self.cancel()
+        stop = self.stop = threading.Event()
+
+        def run() -> None:
+            try:
+                for site_path, content in produce():
+                    if stop.is_set():
+                        return
+                    target = site_dir / site_path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    staging = target.with_name(f".{target.name}.tmp")
+                    staging.write_bytes(content.encode("utf-8") if isinstance(content, str)
+                                        else content)
+                    staging.replace(target)
+            except Exception as error:  # noqa: BLE001 - reported, the preview keeps serving
+                self.on_error(error)
+
+        self.thread = threading.Thread(target=run, name="storyhub-deferred-files", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        """Let a run finish."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+    def cancel(self) -> None:
+        """Stop a run that is still going (before MkDocs cleans the site folder)."""
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+
 @dataclass
 class _Entry:
     page: Any  # signature of the PageSpec
-    stories: frozenset[str]
-    stash: Path
+    stories: frozenset[str]  # whose displayed data the page read
+    stash: Path | None = None  # a copy of the whole page, for pages outside the navigation
+    content: str | None = None  # the template's HTML, for pages in the navigation
+
+
+@dataclass
+class _Rendering:
+    page: Any
+    stories: set[str] = field(default_factory=set)
+    content: str | None = None
 
 
 @dataclass
 class PageReuse:
-    """Remembers the pages of the last preview build and which of them can be reused."""
+    """Remembers the pages of the last preview build and which of them can be reused.
+
+    Pages outside the navigation are reused whole (a stashed copy of the written file); pages
+    in it stay MkDocs pages, because the navigation is built from pages, and reuse only the
+    HTML of StoryHub's template, the costly part of those listings.
+    """
 
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="storyhub-pages-")))
     state: SiteState | None = None
     stories: dict[str, tuple[Story, Rendered]] = field(default_factory=dict)
     entries: dict[str, _Entry] = field(default_factory=dict)
-    # This build: pages rendered (src_uri -> (page signature, stories shown)).
-    rendered: dict[str, tuple[Any, set[str]]] = field(default_factory=dict)
+    rendered: dict[str, _Rendering] = field(default_factory=dict)  # by this build
     memo: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # signature() of this build
     reused: int = 0
 
@@ -210,35 +292,53 @@ class PageReuse:
         self.memo = {}
         self.reused = 0
 
+    def _entry(self, spec: Any) -> _Entry | None:
+        entry = self.entries.get(spec.src_uri)
+        if entry is None or entry.page != signature(spec, self.memo):
+            return None
+        return entry
+
     def reusable(self, spec: Any) -> Path | None:
         """The stashed output of a page (a pages.PageSpec) if it would come out the same."""
-        entry = self.entries.get(spec.src_uri)
-        if entry is None or not entry.stash.is_file():
-            return None
-        if entry.page != signature(spec, self.memo):
+        entry = self._entry(spec)
+        if entry is None or entry.stash is None or not entry.stash.is_file():
             return None
         self.reused += 1
         return entry.stash
 
     def will_render(self, spec: Any) -> None:
         """Note a page (a pages.PageSpec) that this build renders."""
-        self.rendered[spec.src_uri] = (signature(spec, self.memo), set())
+        self.rendered[spec.src_uri] = _Rendering(signature(spec, self.memo))
 
-    @contextmanager
-    def watch(self, src_uri: str, env: jinja2.Environment) -> Iterator[None]:
-        """Note the stories a page reads while its template renders in `env`."""
-        if src_uri not in self.rendered or not isinstance(env, TrackingEnvironment):
-            yield
-            return
-        env.touched = self.rendered[src_uri][1]
+    def render(self, spec: Any, env: jinja2.Environment, make: Callable[[], str],
+               in_nav: bool) -> str:
+        """The HTML of a page's template: `make()`, noting the stories it reads, or (for a
+        page in the navigation) the HTML of the last build when it would come out the same."""
+        if in_nav:
+            entry = self._entry(spec)
+            if entry is not None and entry.content is not None:
+                self.reused += 1
+                return entry.content
+            self.will_render(spec)
+        rendering = self.rendered.get(spec.src_uri)
+        if rendering is None or not isinstance(env, TrackingEnvironment):
+            return make()
+        env.touched = rendering.stories
         try:
-            yield
+            html = make()
         finally:
             env.touched = None
+        if in_nav:
+            rendering.content = html
+        return html
 
     def stash(self, site_dir: Path) -> None:
-        """After a build: keep a copy of every page it rendered, for the next rebuild."""
-        for src_uri, (page, shown) in self.rendered.items():
+        """After a build: keep what it rendered for the next rebuild."""
+        for src_uri, rendering in self.rendered.items():
+            shown = frozenset(rendering.stories)
+            if rendering.content is not None:
+                self.entries[src_uri] = _Entry(rendering.page, shown, content=rendering.content)
+                continue
             written = site_dir / dest_uri(src_uri)
             if not written.is_file():
                 self.entries.pop(src_uri, None)
@@ -250,7 +350,7 @@ class PageReuse:
                 os.link(written, target)  # the next build replaces, never edits, the file
             except OSError:
                 shutil.copyfile(written, target)
-            self.entries[src_uri] = _Entry(page, frozenset(shown), target)
+            self.entries[src_uri] = _Entry(rendering.page, shown, stash=target)
         self.memo = {}
 
     def close(self) -> None:

@@ -33,6 +33,11 @@ class PageSpec:
     def src_uri(self) -> str:
         return f"{self.path}index.md"
 
+    @property
+    def in_nav(self) -> bool:
+        """Only section landing pages ('teams/', 'archive/') may appear in the navigation."""
+        return self.path.count("/") <= 1
+
 
 @dataclass(frozen=True)
 class Pager:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import itertools
 import json
@@ -102,6 +101,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # parse only the story files that changed.
         self.page_reuse: page_reuse.PageReuse | None = None
         self.parse_memo = load.ParseMemo()
+        self.deferred = page_reuse.DeferredFiles(
+            lambda error: log.error(f"storyhub: writing feeds and digests failed: {error}"))
+        self.deferred_files: Callable[[], Iterator[tuple[str, str | bytes]]] | None = None
         self.dirty = False
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -112,6 +114,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
     def on_shutdown(self) -> None:
         """Stop a background search index run when `mkdocs serve` exits; save the render cache."""
         self.indexer.cancel()
+        self.deferred.wait()
         if self.cache is not None:
             self.cache.save()
         if self.page_reuse is not None:
@@ -142,6 +145,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
         self.indexer.cancel()  # before MkDocs cleans the site folder for this build
+        self.deferred.cancel()
         self.searchable: list[str] = []  # hand-written pages, which the search index holds
         self.specs: dict[str, pages.PageSpec] = {}
         # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
@@ -221,6 +225,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         publications = self._publications(config) if self.config.feeds else None
         specs = pages.all_pages(self.site, publications[0] if publications else ())
         reuse = self._page_reuse(config, image_set)
+        self.linked: dict[str, Path] = {}
         self.specs = {}
         for spec in specs:
             if files.get_file_from_path(spec.src_uri) is not None:
@@ -228,12 +233,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                     f"storyhub: docs/{spec.src_uri} conflicts with the generated page "
                     f"/{spec.path}; rename or remove the hand-written file"
                 )
-            # Only section landing pages ('teams/', 'archive/') may appear in the nav.
-            in_nav = spec.path.count("/") <= 1
+            in_nav = spec.in_nav
             stashed = reuse.reusable(spec) if reuse and not in_nav else None
             if reuse and stashed:
-                files.append(File.generated(config, page_reuse.dest_uri(spec.src_uri),
-                                            abs_src_path=str(stashed)))
+                self._add_file(files, config, page_reuse.dest_uri(spec.src_uri), stashed)
                 continue
             if reuse and not in_nav:
                 reuse.will_render(spec)
@@ -247,20 +250,24 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         media = {s.cover for s in cat.stories if s.cover} | {i for r in rendered.values()
                                                              for i in r.images}
         for site_path, cached in image_set.files(media):
-            files.append(File.generated(config, site_path, abs_src_path=str(cached)))
+            self._add_file(files, config, site_path, cached)
         card_dir = self.image_store.folder.parent / "cards"
         card_files = cards.make_cards(cat.stories, registry.teams, config.site_name, image_set,
                                       card_dir)
         for story in cat.stories:
-            files.append(File.generated(config, cards.card_path(story),
-                                        abs_src_path=str(card_files[story.slug])))
+            self._add_file(files, config, cards.card_path(story), card_files[story.slug])
         images.prune(self.image_store.folder, {p.key for p in image_set.processed.values()})
         images.prune(card_dir, {path.stem for path in card_files.values()})
         for name in (*STYLESHEETS, *SCRIPTS):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
         # Feeds and digests are generated files rather than writes in on_post_build, so that
         # `mkdocs serve` serves them too and a docs/ file at the same path is caught.
-        for path, content in publications[1]() if publications else ():
+        produce = publications[1] if publications else None
+        self.deferred_files = None
+        if produce and self.preview and self.page_reuse is not None:
+            # The page being previewed need not wait for feeds and digests (page_reuse.py).
+            self.deferred_files, produce = produce, None
+        for path, content in produce() if produce else ():
             if files.get_file_from_path(path) is not None:
                 raise PluginError(f"storyhub: docs/{path} conflicts with the generated /{path}; "
                                   "rename or remove the hand-written file")
@@ -276,6 +283,17 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.feed_links = publisher.link_tags
         return [publisher.index_page, digests.pages], \
             lambda: itertools.chain(publisher.files(), digests.files())
+
+    def _add_file(self, files: Files, config: MkDocsConfig, site_path: str, source: Path) -> None:
+        """A file published as it is: copied by MkDocs, or hard-linked after a preview build.
+
+        A preview rebuild at thousands of stories would otherwise spend a second copying
+        cards and reused pages (os.link costs a tenth of a copy).
+        """
+        if self.preview and self.page_reuse is not None:
+            self.linked[site_path] = source
+        else:
+            files.append(File.generated(config, site_path, abs_src_path=str(source)))
 
     def _page_reuse(self, config: MkDocsConfig,
                     image_set: images.ImageSet) -> page_reuse.PageReuse | None:
@@ -324,9 +342,11 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                         files: Files) -> str | None:
         spec = self.specs.get(page.file.src_uri)
         if spec is not None:
-            with self.page_reuse.watch(spec.src_uri, self.env) if self.page_reuse and self.preview \
-                    else contextlib.nullcontext():
-                html = pages.render_page(self.env, self.site, spec, page.url)
+            def make() -> str:
+                return pages.render_page(self.env, self.site, spec, page.url)
+
+            html = self.page_reuse.render(spec, self.env, make, spec.in_nav) \
+                if self.page_reuse and self.preview else make()
         elif self.config.search_index:
             # Hand-written pages are searchable; generated listings are not (stories mark
             # their own body in the template).
@@ -364,7 +384,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.config.enabled and self.cache is not None and not self.preview:
             self.cache.save()  # a preview saves it once, when `mkdocs serve` stops
         if self.config.enabled and self.preview and self.page_reuse is not None:
+            page_reuse.link_files(Path(config.site_dir), self.linked)
             self.page_reuse.stash(Path(config.site_dir))
+            if self.deferred_files is not None:
+                self.deferred.start(Path(config.site_dir), self.deferred_files)
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
                      f"{len(self.page_reuse.rendered)} rendered")
         # Story pages and hand-written pages; Pagefind need not parse the listings.
