@@ -22,7 +22,7 @@ const dateFormat = new Intl.DateTimeFormat("en-GB", {
 });
 
 let pagefindPromise = null;
-let filtersPromise = null;  // all filter values with their counts; also loads the filter chunks
+let counterPromise = null;  // the Pagefind instance that counts facet values
 let generation = 0;  // increases with every search; stale answers are dropped
 let answered = 0;  // the generation whose answer the status line shows
 let results = [];
@@ -128,28 +128,37 @@ function describe(count, { query, filters }) {
   return `${what}${words}${within}`;
 }
 
+// Facet counts come from a second Pagefind instance. Once an instance has the filter chunks
+// it counts every facet on every search, which makes a search with words several times
+// slower at 10,000 stories; the instance that finds the results loads only the filters the
+// reader picks.
+function loadCounter() {
+  if (!counterPromise) {
+    counterPromise = loadPagefind().then(async (pagefind) => {
+      const counter = pagefind.createInstance({ baseUrl });
+      await counter.init();
+      return { counter, totals: await counter.filters() };
+    });
+  }
+  return counterPromise;
+}
+
 // Counts next to each option: how many results picking it would give, keeping the query and
 // the other facets. For a facet that is already set, that needs a search without it.
-async function updateCounts(pagefind, state, search, current) {
-  // Facet counts need the filter chunks, which a search with words alone does not load;
-  // fetching them after the first results keeps them off the way to those results.
-  if (!filtersPromise) filtersPromise = pagefind.filters();
-  const totals = await filtersPromise;
-  const facets = selects.map((select) => select.dataset.facet);
-  if (search && !facets.every((key) => search.filters && key in search.filters)) {
-    // The search ran before all filter chunks arrived: ask again, now that they are here.
-    search = await pagefind.search(state.query || null, { filters: state.filters });
-  }
+async function updateCounts(state, current) {
+  const { counter, totals } = await loadCounter();
+  const anything = (filters) => state.query || Object.keys(filters).length;
+  const all = anything(state.filters)
+    ? (await counter.search(state.query || null, { filters: state.filters })).filters
+    : totals;
   for (const select of selects) {
     const key = select.dataset.facet;
-    let counts;
-    if (!(key in state.filters) && search) {
-      counts = search.filters[key];
-    } else {
+    let counts = all[key];
+    if (key in state.filters) {
       const rest = { ...state.filters };
       delete rest[key];
-      counts = state.query || Object.keys(rest).length
-        ? (await pagefind.search(state.query || null, { filters: rest })).filters[key]
+      counts = anything(rest)
+        ? (await counter.search(state.query || null, { filters: rest })).filters[key]
         : totals[key];
     }
     if (current !== generation) return;
@@ -183,7 +192,7 @@ async function run() {
     if (!state.query && Object.keys(state.filters).length === 0) {
       status.textContent = "Type a word or pick a filter to see matching stories.";
       answered = current;
-      await updateCounts(pagefind, state, null, current);
+      await updateCounts(state, current);
       return;
     }
     // With words, best matches first; with filters only, newest first.
@@ -195,7 +204,7 @@ async function run() {
     answered = current;
     await showMore(current);
     if (current !== generation) return;
-    await updateCounts(pagefind, state, search, current);
+    await updateCounts(state, current);
   } catch (error) {
     status.textContent = "Search could not load its index. Reload the page to try again.";
     answered = current;
