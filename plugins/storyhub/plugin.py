@@ -72,7 +72,8 @@ class StoryHubConfig(base.Config):
 
 
 def format_problems(problems: list[Problem]) -> str:
-    errors = [p for p in problems if p.severity == "error"]
+    # Sorted by file and line like `storyhub check`, whichever check found the problem.
+    errors = sorted((p for p in problems if p.severity == "error"), key=lambda p: (p.path, p.line))
     lines = [f"StoryHub found {len(errors)} problem(s) in the stories; nothing was built:"]
     lines += [f"  {p}" for p in errors]
     return "\n".join(lines)
