@@ -152,7 +152,12 @@ def test_preview_indexes_in_the_background_and_a_new_build_cancels_it(project: P
     shutil.rmtree(built.site / BUNDLE_DIR)
     done: list[object] = []
     finished = threading.Event()
-    indexer = BackgroundIndexer(lambda result: (done.append(result), finished.set()))
+
+    def on_done(result: object) -> None:
+        done.append(result)
+        finished.set()
+
+    indexer = BackgroundIndexer(on_done)
 
     indexer.start(built.site)
     indexer.cancel()  # what the next rebuild does first
