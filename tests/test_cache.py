@@ -24,7 +24,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from PIL import Image
 
 from conftest import TEAMS, Project
-from storyhub import pages, render, search_index
+from storyhub import cards, pages, render, search_index
 from storyhub.model import Story
 from storyhub.plugin import StoryHubPlugin
 
@@ -308,3 +308,16 @@ def test_after_a_change_a_warm_build_writes_the_bytes_of_a_clean_one(
     changed = differences(project.root / "site-before", project.root / "site-warm")
     assert changed, "the change must show in the output, or this test proves nothing"
     assert differences(project.root / "site-warm", project.root / "site-clean") == []
+
+
+def test_cards_drawn_by_a_worker_process_equal_cards_drawn_here(tmp_path: Path) -> None:
+    texts = [cards.CardText(f"Story number {n} about the spring launch", "People & HR",
+                            "#6a1b9a", "Test Stories") for n in range(cards.PROCESS_THRESHOLD)]
+    far = [(tmp_path / "far" / f"{n}.png", text, None) for n, text in enumerate(texts)]
+    drawing = cards.CardDrawing(far)
+    assert drawing.pool is not None  # enough cards for a worker process
+    drawing.wait()
+    for n, text in enumerate(texts):
+        here = tmp_path / "here" / f"{n}.png"
+        cards.draw_job((here, text, None))
+        assert here.read_bytes() == far[n][0].read_bytes()

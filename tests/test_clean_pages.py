@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from site_browser import browser, serve
 
 from conftest import Built, Project
+from site_browser import browser, serve
 
 REPO = Path(__file__).resolve().parent.parent
 VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"

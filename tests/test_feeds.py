@@ -19,9 +19,9 @@ import lxml.etree
 import lxml.html
 import pytest
 from PIL import Image
-from site_browser import browser, serve
 
 from conftest import Built, Project, WarningGuard
+from site_browser import browser, serve
 from storyhub.feeds import absolute_urls, tag_uri
 
 BASE = "https://intranet.example.com/stories/"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from site_browser import browser, serve
 
 from conftest import NEWSLETTERS, Built, Project, WarningGuard
+from site_browser import browser, serve
 from storyhub.model import Newsletter
 from storyhub.newsletters import Issue, period
 

@@ -10,9 +10,9 @@ from typing import Any
 import lxml.etree
 import lxml.html
 import pytest
-from site_browser import browser, serve
 
 from conftest import AUTHORS, CAMPAIGNS, KPIS, NEWSLETTERS, TEAMS, Project
+from site_browser import browser, serve
 from storyhub.render import sanitize
 
 # Each vector is written as a story author could: raw HTML or Markdown.

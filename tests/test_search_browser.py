@@ -5,33 +5,16 @@ These tests never skip: without Chromium they fail and say how to install it.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import site_browser
 from conftest import Project
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SUB = "intranet/stories/"  # the site is served below this path, not at the server root
-
-
-def chromium_path() -> str:
-    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    assert found, "Chromium is missing: install Debian's 'chromium' package (scripts/test.sh does)"
-    return found
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
 
 
 def build_site(root: Path) -> Path:
@@ -64,24 +47,14 @@ def build_site(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     serve_root = build_site(tmp_path_factory.mktemp("search"))
-    handler = functools.partial(QuietHandler, directory=str(serve_root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{SUB}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with site_browser.serve(serve_root) as url:
+        yield url + SUB
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    with site_browser.browser() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
