@@ -315,7 +315,7 @@ def test_cards_drawn_by_a_worker_process_equal_cards_drawn_here(tmp_path: Path) 
                             "#6a1b9a", "Test Stories") for n in range(cards.PROCESS_THRESHOLD)]
     far = [(tmp_path / "far" / f"{n}.png", text, None) for n, text in enumerate(texts)]
     drawing = cards.CardDrawing(far)
-    assert drawing.pool is not None  # enough cards for a worker process
+    assert drawing.process is not None  # enough cards for a worker process
     drawing.wait()
     for n, text in enumerate(texts):
         here = tmp_path / "here" / f"{n}.png"

@@ -12,7 +12,11 @@ import hashlib
 import html
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -191,14 +195,18 @@ def card_path(story: Story) -> str:
     return f"{CARD_DIR}{story.slug}.png"
 
 
-def make_cards(stories: Iterable[Story], teams: dict[str, Team], site_name: str,
-               images: ImageSet, folder: Path, workers: int = 2) -> dict[str, Path]:
-    """Draw (or take from the cache in `folder`) the card of every story.
+# (cache file, text, cover file): everything needed to draw one card, in any process.
+CardJob = tuple[Path, CardText, str | None]
+# Below this many cards to draw, starting a worker process costs more than it saves.
+PROCESS_THRESHOLD = 64
+BATCH = 32
 
-    Returns the cache file of each card by story slug.
-    """
+
+def plan_cards(stories: Iterable[Story], teams: dict[str, Team], site_name: str,
+               images: ImageSet, folder: Path) -> dict[str, CardJob]:
+    """The card of every story by slug: its cache file in `folder` and what it shows."""
     fonts = _font_digest()
-    jobs: dict[str, tuple[Path, CardText, str | None]] = {}
+    jobs: dict[str, CardJob] = {}
     for story in stories:
         team = teams[story.team]
         text = CardText(story.title, team.name, team.color, site_name)
@@ -207,21 +215,91 @@ def make_cards(stories: Iterable[Story], teams: dict[str, Team], site_name: str,
         key = card_key(text, processed.key if processed else None, fonts)
         jobs[story.slug] = (folder / key[:2] / f"{key}.png", text,
                             str(cover_file) if cover_file else None)
+    return jobs
 
-    def draw(job: tuple[Path, CardText, str | None]) -> None:
-        target, text, cover_file = job
-        if target.is_file():
-            return
-        if cover_file:
-            with Image.open(cover_file) as cover:
-                cover.load()
-                content = draw_card(text, cover)
+
+def draw_job(job: CardJob) -> None:
+    """Draw one card into its cache file, unless it is there already."""
+    target, text, cover_file = job
+    if target.is_file():
+        return
+    if cover_file:
+        with Image.open(cover_file) as cover:
+            cover.load()
+            content = draw_card(text, cover)
+    else:
+        content = draw_card(text)
+    _write(target, content)
+
+
+def draw_jobs(jobs: list[CardJob]) -> None:
+    for job in jobs:
+        draw_job(job)
+
+
+class CardDrawing:
+    """Cards being drawn while the build goes on; `wait()` before publishing them.
+
+    Thousands of cards take seconds of CPU (7 ms each) that the build's page rendering
+    (single-threaded, in MkDocs) leaves the second core for: many missing cards are drawn by
+    a worker process (`python -m storyhub.cards`, jobs as JSON lines on its input, so it
+    never imports the program that runs the build); a few are drawn at once on threads.
+    """
+
+    def __init__(self, jobs: Iterable[CardJob], workers: int = 2):
+        missing = [job for job in jobs if not job[0].is_file()]
+        self.process: subprocess.Popen[bytes] | None = None
+        if len(missing) >= PROCESS_THRESHOLD:
+            package_parent = str(Path(__file__).resolve().parent.parent)
+            path = os.environ.get("PYTHONPATH")
+            env = {**os.environ,
+                   "PYTHONPATH": package_parent + (os.pathsep + path if path else "")}
+            self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "storyhub.cards"], stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=self.errors, env=env)
+            assert self.process.stdin is not None
+            self.process.stdin.write(b"".join(_job_line(job) for job in missing))
+            self.process.stdin.close()
         else:
-            content = draw_card(text)
-        _write(target, content)
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+                list(threads.map(draw_job, missing))
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(draw, jobs.values()))
+    def wait(self) -> None:
+        """Block until every card is in the cache."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        code = process.wait()
+        self.errors.seek(0)
+        errors = self.errors.read().decode("utf-8", "replace").strip()
+        self.errors.close()
+        if code != 0:
+            raise RuntimeError(f"drawing social cards failed: {errors[-2000:]}")
+
+
+def _job_line(job: CardJob) -> bytes:
+    target, text, cover = job
+    return json.dumps([str(target), text.title, text.team, text.color, text.site_name, cover],
+                      ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _worker() -> None:
+    """`python -m storyhub.cards`: draw the cards given as JSON lines on standard input."""
+    # All of it first: the build must not wait for a pipe while the cards are drawn.
+    for line in sys.stdin.buffer.read().splitlines():
+        target, title, team, color, site_name, cover = json.loads(line)
+        draw_job((Path(target), CardText(title, team, color, site_name), cover))
+
+
+def make_cards(stories: Iterable[Story], teams: dict[str, Team], site_name: str,
+               images: ImageSet, folder: Path, workers: int = 2) -> dict[str, Path]:
+    """Draw (or take from the cache in `folder`) the card of every story.
+
+    Returns the cache file of each card by story slug.
+    """
+    jobs = plan_cards(stories, teams, site_name, images, folder)
+    CardDrawing(jobs.values(), workers).wait()
     return {slug: job[0] for slug, job in jobs.items()}
 
 
@@ -278,3 +356,7 @@ def story_tags(spec: Any, site: Any, site_url: str | None) -> list[str]:
                        site.catalog.registry.teams[story.team],
                        base + site.page_url(story.url) if base else None,
                        base + card_path(story) if base else None)
+
+
+if __name__ == "__main__":
+    _worker()

@@ -105,6 +105,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.deferred = page_reuse.DeferredFiles(
             lambda error: log.error(f"storyhub: writing feeds and digests failed: {error}"))
         self.deferred_files: Callable[[], Iterator[tuple[str, str | bytes]]] | None = None
+        self.card_drawing: cards.CardDrawing | None = None
         self.dirty = False
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -147,6 +148,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.preview = self.command == "serve"
         self.indexer.cancel()  # before MkDocs cleans the site folder for this build
         self.deferred.cancel()
+        if self.card_drawing is not None:  # left over by a build that failed
+            self.card_drawing.wait()
         self.searchable: list[str] = []  # hand-written pages, which the search index holds
         self.specs: dict[str, pages.PageSpec] = {}
         # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
@@ -200,6 +203,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         cat = catalog_mod.build_catalog(registry, stories, now, self.preview)
         # Drafts and scheduled stories: the conservation check makes sure they appear nowhere.
         self.hidden = [s for s in stories if s.slug not in cat.by_slug]
+        self.after_build: dict[str, Path] = {}  # site path -> file, put in place after the build
+        self._start_cards(files, config, cat, processed)
         assert self.cache is not None
         renderer = render.Renderer(
             config.markdown_extensions, config.mdx_configs, self._inline_url(config)
@@ -226,7 +231,6 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         publications = self._publications(config) if self.config.feeds else None
         specs = pages.all_pages(self.site, publications[0] if publications else ())
         reuse = self._page_reuse(config, image_set)
-        self.linked: dict[str, Path] = {}
         self.specs = {}
         for spec in specs:
             if files.get_file_from_path(spec.src_uri) is not None:
@@ -252,13 +256,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                                                              for i in r.images}
         for site_path, cached in image_set.files(media):
             self._add_file(files, config, site_path, cached)
-        card_dir = self.image_store.folder.parent / "cards"
-        card_files = cards.make_cards(cat.stories, registry.teams, config.site_name, image_set,
-                                      card_dir)
-        for story in cat.stories:
-            self._add_file(files, config, cards.card_path(story), card_files[story.slug])
         images.prune(self.image_store.folder, {p.key for p in image_set.processed.values()})
-        images.prune(card_dir, {path.stem for path in card_files.values()})
         for name in (*STYLESHEETS, *SCRIPTS):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
         # Feeds and digests are generated files rather than writes in on_post_build, so that
@@ -285,6 +283,23 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         return [publisher.index_page, digests.pages], \
             lambda: itertools.chain(publisher.files(), digests.files())
 
+    def _start_cards(self, files: Files, config: MkDocsConfig, cat: catalog_mod.Catalog,
+                     covers: dict[str, images.Processed]) -> None:
+        """Start drawing the social cards, which go on while the Markdown and the pages are
+        rendered (cards.CardDrawing); they are put in the site after the build."""
+        assert self.image_store is not None
+        card_dir = self.image_store.folder.parent / "cards"
+        jobs = cards.plan_cards(cat.stories, cat.registry.teams, config.site_name,
+                                images.ImageSet(dict(covers), self.image_store, media_path),
+                                card_dir)
+        for story in cat.stories:
+            if files.get_file_from_path(cards.card_path(story)) is not None:
+                raise PluginError(f"storyhub: docs/{cards.card_path(story)} conflicts with the "
+                                  "generated social card; rename or remove the hand-written file")
+            self.after_build[cards.card_path(story)] = jobs[story.slug][0]
+        images.prune(card_dir, {job[0].stem for job in jobs.values()})
+        self.card_drawing = cards.CardDrawing(jobs.values())
+
     def _add_file(self, files: Files, config: MkDocsConfig, site_path: str, source: Path) -> None:
         """A file published as it is: copied by MkDocs, or hard-linked after a preview build.
 
@@ -292,7 +307,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         cards and reused pages (os.link costs a tenth of a copy).
         """
         if self.preview and self.page_reuse is not None:
-            self.linked[site_path] = source
+            self.after_build[site_path] = source
         else:
             files.append(File.generated(config, site_path, abs_src_path=str(source)))
 
@@ -384,8 +399,11 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Persist the render cache for the next build, then index the built site for search."""
         if self.config.enabled and self.cache is not None and not self.preview:
             self.cache.save()  # a preview saves it once, when `mkdocs serve` stops
+        if self.config.enabled and self.card_drawing is not None:
+            self.card_drawing.wait()
+            # Hard links in a preview (MkDocs' temporary folder); copies in a real build.
+            page_reuse.publish_files(Path(config.site_dir), self.after_build, link=self.preview)
         if self.config.enabled and self.preview and self.page_reuse is not None:
-            page_reuse.link_files(Path(config.site_dir), self.linked)
             self.page_reuse.stash(Path(config.site_dir))
             if self.deferred_files is not None:
                 self.deferred.start(Path(config.site_dir), self.deferred_files)
