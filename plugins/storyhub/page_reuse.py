@@ -172,11 +172,12 @@ def dest_uri(src_uri: str) -> str:
     return src_uri[: -len(".md")] + ".html"
 
 
-def link_files(site_dir: Path, files: Mapping[str, Path]) -> None:
-    """Put each file at its site path as a hard link (a copy across file systems).
+def publish_files(site_dir: Path, files: Mapping[str, Path], link: bool) -> None:
+    """Put each file at its site path: a copy, or with `link` a hard link (a copy across
+    file systems), which costs a tenth of a copy.
 
-    Only for previews: the site folder is MkDocs' temporary one, whose files are replaced,
-    never edited in place, so the linked caches cannot change through it.
+    Links are only for previews: the site folder is MkDocs' temporary one, whose files are
+    replaced, never edited in place, so the cached files cannot change through it.
     """
     made: set[str] = set()
     for site_path, source in files.items():
@@ -185,13 +186,17 @@ def link_files(site_dir: Path, files: Mapping[str, Path]) -> None:
         if folder not in made:
             os.makedirs(folder, exist_ok=True)
             made.add(folder)
-        try:
-            os.link(source, target)
-        except FileExistsError:  # a file of docs/ at the same place: ours wins, as in a build
-            os.unlink(target)
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
+        if link:
+            try:
+                os.link(source, target)
+                continue
+            except FileExistsError:  # a file of docs/ at the same place: ours wins, as in a build
+                os.unlink(target)
+                os.link(source, target)
+                continue
+            except OSError:
+                pass  # another file system
+        shutil.copyfile(source, target)
 
 
 class DeferredFiles:
