@@ -24,7 +24,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from PIL import Image
 
 from conftest import TEAMS, Project
-from storyhub import cards, pages, render, search_index
+from storyhub import build_cache, cards, feeds, pages, render, search_index
 from storyhub.model import Story
 from storyhub.plugin import StoryHubPlugin
 
@@ -321,3 +321,45 @@ def test_cards_drawn_by_a_worker_process_equal_cards_drawn_here(tmp_path: Path) 
         here = tmp_path / "here" / f"{n}.png"
         cards.draw_job((here, text, None))
         assert here.read_bytes() == far[n][0].read_bytes()
+
+
+def test_feeds_and_digests_come_from_the_cache_until_an_input_changes(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    small_corpus(project)
+    made: list[int] = []
+    original = feeds.Publisher.files
+
+    def counting(publisher: feeds.Publisher) -> Any:
+        made.append(1)
+        return original(publisher)
+
+    monkeypatch.setattr(feeds.Publisher, "files", counting)
+    build_site(project, project.root / "site-a")
+    new_process()
+    build_site(project, project.root / "site-b")
+    assert len(made) == 1  # the second build generated no feed
+    assert differences(project.root / "site-a", project.root / "site-b") == []
+    edit_story_title(project)
+    new_process()
+    build_site(project, project.root / "site-c")
+    assert len(made) == 2
+    feed = (project.root / "site-c" / "feeds" / "all" / "rss.xml").read_text("utf-8")
+    assert "Launch day, revisited" in feed
+
+
+def test_a_damaged_file_set_is_made_again(tmp_path: Path) -> None:
+    store = build_cache.FileSetCache(tmp_path / "sets")
+    calls: list[str] = []
+
+    def produce() -> list[tuple[str, str | bytes]]:
+        calls.append("made")
+        return [("feeds/all/rss.xml", b"<rss/>"), ("digest.txt", "text")]
+
+    assert store.files("k1", produce) == produce()[:2] and len(calls) == 2
+    assert store.files("k1", produce) == [("feeds/all/rss.xml", b"<rss/>"), ("digest.txt", "text")]
+    assert len(calls) == 2
+    (tmp_path / "sets" / "k1.pickle").write_bytes(b"not a pickle")
+    store.files("k1", produce)
+    assert len(calls) == 3
+    store.files("k2", produce)
+    assert [p.name for p in (tmp_path / "sets").iterdir()] == ["k2.pickle"]

@@ -25,6 +25,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from . import (
+    build_cache,
     cards,
     conservation,
     feeds,
@@ -280,8 +281,19 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                                     self.image_set.served_file, config.theme.get("language"))
         digests = newsletters.Digests(publisher, self.tz, self.env)
         self.feed_links = publisher.link_tags
-        return [publisher.index_page, digests.pages], \
-            lambda: itertools.chain(publisher.files(), digests.files())
+
+        def produce() -> Iterator[tuple[str, str | bytes]]:
+            return itertools.chain(publisher.files(), digests.files())
+
+        if not self.config.cache_dir or self.preview:
+            return [publisher.index_page, digests.pages], produce
+        # A warm build with the same inputs takes the files from the cache (build_cache.py).
+        key = build_cache.digest_of(pages.TEMPLATES, build_cache.publication_inputs(
+            self.site, {path: p.key for path, p in self.image_set.processed.items()},
+            {"site_url": config.site_url, "language": config.theme.get("language"),
+             "plugin": dict(self.config)}))
+        store = build_cache.FileSetCache(self.root / self.config.cache_dir / "publications")
+        return [publisher.index_page, digests.pages], lambda: iter(store.files(key, produce))
 
     def _start_cards(self, files: Files, config: MkDocsConfig, cat: catalog_mod.Catalog,
                      covers: dict[str, images.Processed]) -> None:
