@@ -422,7 +422,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
                      f"{len(self.page_reuse.rendered)} rendered")
         # Story pages and hand-written pages; Pagefind need not parse the listings.
-        glob = search_index.page_glob([search.STORY_PAGES], self.searchable)
+        stories = [search.STORY_PAGES] if self.config.enabled and self.site.catalog.stories else []
+        glob = search_index.page_glob(stories, self.searchable)
         if self.config.enabled and self.config.search_index and self.preview:
             # Pagefind takes seconds at thousands of stories; the preview must not wait for it.
             self.indexer.start(Path(config.site_dir), keep_index_url=not config.use_directory_urls,

@@ -66,9 +66,10 @@ def page_glob(patterns: Sequence[str], files: Sequence[str]) -> str | None:
 
     Pagefind parses every HTML file it is given; listing pages never have a body to index but
     cost a third of its time at 10,000 stories. None (index everything) when a file name has a
-    glob character in it.
+    glob character in it, or when nothing matches (a site with no stories and no hand-written
+    page: Pagefind refuses an empty input).
     """
-    if any(char in GLOB_SPECIALS for name in files for char in name):
+    if not patterns and not files or any(char in GLOB_SPECIALS for name in files for char in name):
         return None
     return "{" + ",".join([*patterns, *sorted(set(files))]) + "}"
 
