@@ -14,7 +14,7 @@ each `mkdocs build` in its own process:
 
 (c) and (d) run in a separate virtual environment that this script creates (pinned versions
 below), so StoryHub's environment is untouched. For each build it prints wall time, peak
-memory (resident memory of the whole process tree: the larger of the sum sampled every 20 ms
+memory (resident memory of the whole process tree: the larger of the sum sampled every 50 ms
 from /proc and the kernel's max RSS of the biggest process) and output size, then the ratios
 and the cost per story. It also checks that (b) wrote exactly the same bytes as (a).
 
@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ANCHOR_PINS = ["mkdocs==1.6.1", "mkdocs-material==9.7.6", "mkdocs-rss-plugin==1.19.0"]
 MKDOCS = str(Path(sys.executable).with_name("mkdocs"))
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "true"}
-SAMPLE_SECONDS = 0.02
+SAMPLE_SECONDS = 0.05  # /proc is read for every process each time: keep it light
 
 BLOG_YML = """\
 site_name: Synthetic Stories

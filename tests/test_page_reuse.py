@@ -228,3 +228,27 @@ def test_templates_note_the_stories_whose_displayed_data_they_read() -> None:
     assert env.touched == set()
     env.from_string("{{ rendered.values() | list | length }}").render(rendered=rendered)
     assert env.touched == {page_reuse.EVERY_STORY}
+
+
+def test_a_rebuild_takes_related_stories_from_the_last_catalog_only_when_their_keys_agree() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from storyhub.catalog import build_catalog
+    from storyhub.model import Registry, Story
+
+    stories = [Story(path=f"stories/hr/2026-03-0{n}-s{n}.md", slug=f"s{n}", title=f"S{n}",
+                     date=datetime(2026, 3, n, tzinfo=UTC), team="hr", authors=("chloe",),
+                     body="Text.", kpis=("csat",) if n % 2 else ("nps",)) for n in range(1, 8)]
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    first = build_catalog(Registry(), stories, now)
+    retitled = [replace(s, title=s.title + "!") for s in stories]
+    again = build_catalog(Registry(), retitled, now, previous=first)
+    assert {k: [s.slug for s in v] for k, v in again.related.items()} == \
+        {k: [s.slug for s in v] for k, v in first.related.items()}
+    assert again.related["s1"][0].title.endswith("!")  # the new story objects
+    moved = [replace(s, kpis=("csat",)) for s in stories]
+    fresh = build_catalog(Registry(), moved, now)
+    assert {k: [s.slug for s in v] for k, v in fresh.related.items()} != \
+        {k: [s.slug for s in v] for k, v in first.related.items()}
+    assert build_catalog(Registry(), moved, now, previous=first).related == fresh.related

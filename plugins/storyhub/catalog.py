@@ -98,9 +98,18 @@ def _index_in(stories: list[Story], story: Story, position: dict[str, int]) -> i
     return low
 
 
+def _relation_key(stories: list[Story]) -> tuple[tuple[object, ...], ...]:
+    """Everything `_related` reads, in catalog order."""
+    return tuple((s.slug, s.team, s.campaign, s.kpis, s.tags, s.featuring) for s in stories)
+
+
 def build_catalog(registry: Registry, stories: Iterable[Story], now: datetime,
-                  preview: bool = False) -> Catalog:
-    """Index the published stories (all stories in preview) newest first."""
+                  preview: bool = False, previous: Catalog | None = None) -> Catalog:
+    """Index the published stories (all stories in preview) newest first.
+
+    With the `previous` catalog (a preview rebuild), related stories are taken from it
+    when nothing they are chosen by changed (an edited title or body, say).
+    """
     published = newest_first(s for s in stories if is_published(s, now, preview))
     catalog = Catalog(registry, published)
     for story in published:
@@ -119,6 +128,10 @@ def build_catalog(registry: Registry, stories: Iterable[Story], now: datetime,
         for tag in story.tags:
             catalog.by_tag[tag].append(story)
         catalog.by_month[story.date.strftime("%Y-%m")].append(story)
+    if previous is not None and _relation_key(previous.stories) == _relation_key(published):
+        catalog.related = {slug: [catalog.by_slug[s.slug] for s in others]
+                           for slug, others in previous.related.items()}
+        return catalog
     position = {s.slug: i for i, s in enumerate(published)}
     for story in published:
         catalog.related[story.slug] = _related(story, catalog, position)

@@ -72,10 +72,13 @@ def month_name(key: str) -> str:
     return datetime.strptime(key, "%Y-%m").strftime("%B %Y")
 
 
-def make_environment(kind: type[jinja2.Environment] = jinja2.Environment) -> jinja2.Environment:
-    """The Jinja environment of StoryHub's templates (`kind`: a subclass, e.g. for previews)."""
+def make_environment(kind: type[jinja2.Environment] = jinja2.Environment,
+                     bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+    """The Jinja environment of StoryHub's templates (`kind`: a subclass, e.g. for previews;
+    `bytecode_cache`: compiled templates kept between builds)."""
     env = kind(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=bytecode_cache,
         # Templates are packaged files: checking their modification time on every
         # get_template (tens of thousands of times per build) would only cost time.
         auto_reload=False,

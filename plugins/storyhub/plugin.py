@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import jinja2
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
@@ -107,6 +108,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             lambda error: log.error(f"storyhub: writing feeds and digests failed: {error}"))
         self.deferred_files: Callable[[], Iterator[tuple[str, str | bytes]]] | None = None
         self.card_drawing: cards.CardDrawing | None = None
+        self.last_catalog: catalog_mod.Catalog | None = None  # related stories for rebuilds
+        # Compiled templates (ours and the theme's): compiling them took a tenth of a
+        # second per template on every build and every preview rebuild.
+        self.bytecode: jinja2.FileSystemBytecodeCache | None = None
         self.dirty = False
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -141,6 +146,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             raise PluginError("storyhub: page_size must be at least 1 in mkdocs.yml")
         cache_path = (self.root / self.config.cache_dir / "render.json") \
             if self.config.cache_dir else None
+        template_dir = self.root / self.config.cache_dir / "templates" \
+            if self.config.cache_dir else None
+        if template_dir is None:
+            self.bytecode = None
+        elif self.bytecode is None or self.bytecode.directory != str(template_dir):
+            template_dir.mkdir(parents=True, exist_ok=True)
+            self.bytecode = jinja2.FileSystemBytecodeCache(str(template_dir))
         if self.cache is None or self.cache.path != cache_path:
             self.cache = render.RenderCache(cache_path)
         for name in STYLESHEETS:
@@ -172,6 +184,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                                   if spec and spec.feed else [])
         return config
 
+    def on_env(self, env: jinja2.Environment, /, *, config: MkDocsConfig,
+               files: Files) -> jinja2.Environment | None:
+        """Let the theme's templates use the compiled-template cache too."""
+        if self.config.enabled and self.bytecode is not None:
+            env.bytecode_cache = self.bytecode
+        return env
+
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> None:
         """Rebuild when a story or registry changes."""
         if self.config.enabled:
@@ -201,7 +220,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.problems = checked.problems if self.preview else []
         registry, stories = preview.usable(checked, project.registry_files(self.stories_dir, self.root))
         now = datetime.now(UTC)
-        cat = catalog_mod.build_catalog(registry, stories, now, self.preview)
+        cat = catalog_mod.build_catalog(registry, stories, now, self.preview,
+                                        self.last_catalog if self.preview else None)
+        self.last_catalog = cat
         # Drafts and scheduled stories: the conservation check makes sure they appear nowhere.
         self.hidden = [s for s in stories if s.slug not in cat.by_slug]
         self.after_build: dict[str, Path] = {}  # site path -> file, put in place after the build
@@ -227,8 +248,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             extra={"home_latest": self.config.home_latest, "images": image_set},
         )
         # Previews note which stories each page reads, to reuse pages on the next rebuild.
-        self.env = pages.make_environment(page_reuse.TrackingEnvironment) if self.preview \
-            else pages.make_environment()
+        self.env = pages.make_environment(
+            page_reuse.TrackingEnvironment if self.preview else jinja2.Environment, self.bytecode)
         publications = self._publications(config) if self.config.feeds else None
         specs = pages.all_pages(self.site, publications[0] if publications else ())
         reuse = self._page_reuse(config, image_set)
@@ -417,8 +438,6 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             page_reuse.publish_files(Path(config.site_dir), self.after_build, link=self.preview)
         if self.config.enabled and self.preview and self.page_reuse is not None:
             self.page_reuse.stash(Path(config.site_dir))
-            if self.deferred_files is not None:
-                self.deferred.start(Path(config.site_dir), self.deferred_files)
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
                      f"{len(self.page_reuse.rendered)} rendered")
         # Story pages and hand-written pages; Pagefind need not parse the listings.
@@ -442,6 +461,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             # Not in a preview that reuses pages: its sitemap lists only the pages it rendered,
             # and reading thousands of pages back would cost seconds of every rebuild.
             self._check_conservation(config)
+        if self.config.enabled and self.deferred_files is not None:
+            # Last: its thread would slow down the rest of the build (the GIL).
+            self.deferred.start(Path(config.site_dir), self.deferred_files)
 
     def _check_conservation(self, config: MkDocsConfig) -> None:
         """Fail the build when a story is missing, duplicated or misplaced in the output."""
