@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.bccache
+
 PACKAGE = Path(__file__).parent
 
 Produce = Callable[[], Iterable[tuple[str, str | bytes]]]
@@ -54,6 +57,21 @@ def publication_inputs(site: Any, images: Mapping[str, str], settings: Mapping[s
     yield site.site_name, site.directory_urls, site.page_size
     for story in site.catalog.stories:
         yield story, site.rendered[story.slug]
+
+
+class TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled Jinja templates in a folder (Jinja checks each template's source checksum).
+
+    Writing is best effort: a cache folder deleted while `mkdocs serve` runs, or one that
+    cannot be written, only makes the next build compile the templates again.
+    """
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            return  # not cached this time; the template itself is fine
 
 
 class FileSetCache:

@@ -111,7 +111,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.last_catalog: catalog_mod.Catalog | None = None  # related stories for rebuilds
         # Compiled templates (ours and the theme's): compiling them took a tenth of a
         # second per template on every build and every preview rebuild.
-        self.bytecode: jinja2.FileSystemBytecodeCache | None = None
+        self.bytecode: build_cache.TemplateCache | None = None
         self.dirty = False
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -151,8 +151,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if template_dir is None:
             self.bytecode = None
         elif self.bytecode is None or self.bytecode.directory != str(template_dir):
-            template_dir.mkdir(parents=True, exist_ok=True)
-            self.bytecode = jinja2.FileSystemBytecodeCache(str(template_dir))
+            self.bytecode = build_cache.TemplateCache(str(template_dir))
         if self.cache is None or self.cache.path != cache_path:
             self.cache = render.RenderCache(cache_path)
         for name in STYLESHEETS:
