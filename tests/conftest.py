@@ -57,9 +57,10 @@ NEWSLETTERS = [
      "teams": ["support"], "kpis": ["csat"], "campaigns": [], "cadence": "weekly"},
 ]
 
+SITE_URL = "https://intranet.example.com/stories/"
 MKDOCS_YML = """\
 site_name: Test Stories
-site_url: https://intranet.example.com/stories/
+site_url: """ + SITE_URL + """
 theme:
   name: material
   font: false

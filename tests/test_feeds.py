@@ -20,11 +20,11 @@ import lxml.html
 import pytest
 from PIL import Image
 
-from conftest import Built, Project, WarningGuard
+from conftest import SITE_URL, Built, Project, WarningGuard
 from site_browser import browser, serve
 from storyhub.feeds import absolute_urls, tag_uri
 
-BASE = "https://intranet.example.com/stories/"
+BASE = SITE_URL
 FORMATS = ("rss.xml", "atom.xml", "feed.json")
 BODY = """\
 Support told us what customers ask, so we wrote [their week](../support-week/) up and
@@ -105,17 +105,6 @@ def png(color: str, size: tuple[int, int] = (640, 360)) -> bytes:
 
 
 def write_corpus(project: Project) -> None:
-    project.config(text=f"""\
-site_name: Test Stories
-site_url: {BASE}
-theme:
-  name: material
-  font: false
-plugins:
-  - storyhub:
-      timezone: Europe/Berlin
-      cache_dir: {project.root / '.cache'}
-""")
     project.add("marketing/images/cover.png", png("#9c2b00"))
     project.add("marketing/images/chart.png", png("#00695c", (320, 200)))
     project.story("marketing", "2026-03-02-blog-from-tickets", title="Tickets became our blog",

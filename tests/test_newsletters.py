@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import NEWSLETTERS, Built, Project, WarningGuard
+from conftest import NEWSLETTERS, SITE_URL, Built, Project, WarningGuard
 from site_browser import browser, serve
 from storyhub.model import Newsletter
 from storyhub.newsletters import Issue, period
 
-BASE = "https://intranet.example.com/stories/"
+BASE = SITE_URL
 INJECTION = 'Tickets <script>alert(1)</script> & "quotes"'
 # Issue -> story titles in it, newest first, written out by hand from the corpus below.
 EXPECTED = {
@@ -37,17 +37,6 @@ def png(color: str) -> bytes:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     project = Project(tmp_path_factory.mktemp("letters") / "project")
-    project.config(text=f"""\
-site_name: Test Stories
-site_url: {BASE}
-theme:
-  name: material
-  font: false
-plugins:
-  - storyhub:
-      timezone: Europe/Berlin
-      cache_dir: {project.root / '.cache'}
-""")
     project.registry("newsletters", [*NEWSLETTERS, {
         "id": "people-monthly", "title": "People monthly", "description": "People news.",
         "teams": ["hr"], "kpis": ["turnover"], "cadence": "monthly"}])
