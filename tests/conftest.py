@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -79,6 +80,18 @@ def story_text(title: str = "A story", date: str = "2026-03-02", authors: Any = 
     data.update(keys)
     front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return f"---\n{front}---\n{body}\n"
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under `folder` by relative path, with the sha256 of its bytes."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def differences(first: Path, second: Path) -> list[str]:
+    """Relative paths of the files that differ between two folders (or exist in one only)."""
+    a, b = snapshot(first), snapshot(second)
+    return sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
 
 
 @dataclass

@@ -7,7 +7,6 @@ of a build from nothing.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import shutil
@@ -23,20 +22,10 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from PIL import Image
 
-from conftest import TEAMS, Project
+from conftest import TEAMS, Project, differences
 from storyhub import build_cache, cards, feeds, pages, render, search_index
 from storyhub.model import Story
 from storyhub.plugin import StoryHubPlugin
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def differences(first: Path, second: Path) -> list[str]:
-    a, b = snapshot(first), snapshot(second)
-    return sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
 
 
 def new_process() -> None:

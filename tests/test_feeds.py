@@ -3,13 +3,11 @@ feedparser, lxml and json (checked against the JSON Feed 1.1 required fields).""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
 import mimetypes
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +18,7 @@ import lxml.html
 import pytest
 from PIL import Image
 
-from conftest import SITE_URL, Built, Project, WarningGuard
+from conftest import SITE_URL, Built, Project, WarningGuard, snapshot
 from site_browser import browser, serve
 from storyhub.feeds import absolute_urls, tag_uri
 
@@ -355,11 +353,6 @@ def test_ids_survive_editing_redating_and_moving_a_story(project: Project) -> No
     moved = parse_xml(after_build, "feeds/teams/support/atom.xml")
     assert "Onboarding" in [e.title for e in moved.entries]
     assert parse_xml(after_build, "feeds/teams/hr/atom.xml").entries == []
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_two_builds_give_byte_identical_feeds_and_digests(project: Project) -> None:

@@ -8,7 +8,6 @@ lists the pages a rebuild rendered).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,18 +17,13 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 
-from conftest import TEAMS, Project, story_text
+from conftest import TEAMS, Project, snapshot, story_text
 from storyhub import page_reuse
 from storyhub.plugin import StoryHubPlugin
 
 SERVE_URL = "http://127.0.0.1:8000/stories/"
 # Only rebuilds list fewer pages here; everything else must be identical.
 SITEMAPS = {"sitemap.xml", "sitemap.xml.gz"}
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def differences(first: Path, second: Path) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import shutil
 import struct
 import time
@@ -14,20 +13,10 @@ import lxml.etree
 import mkdocs.utils
 import pytest
 
-from conftest import Built, Project
+from conftest import Built, Project, differences, snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def differences(first: Path, second: Path) -> list[str]:
-    a, b = snapshot(first), snapshot(second)
-    return sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
 
 
 def png(color: str) -> bytes:
