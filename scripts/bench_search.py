@@ -40,6 +40,8 @@ from playwright.sync_api import Page, sync_playwright
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_corpus import generate  # noqa: E402
 
+from storyhub.search_index import bundles  # noqa: E402
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SUB = "intranet/"
@@ -131,7 +133,7 @@ class Meter:
     @property
     def search(self) -> int:
         return sum(size for path, size in self.files()
-                   if "/pagefind/" in path or path.endswith("search.js"))
+                   if re.search(r"/pagefind(-\d+)?/", path) or path.endswith("search.js"))
 
     @property
     def requests(self) -> int:
@@ -238,7 +240,9 @@ def main() -> None:
             print(f"[{n}] generated {len(corpus.stories)} stories in {generated:.1f} s", flush=True)
             shutil.rmtree(www, ignore_errors=True)
             timing = build(project, www / SUB)
-        files, size = folder_size(www / SUB / "pagefind")
+        # All index shards (pagefind/, pagefind-2/, ...: search_index.plan_shards).
+        sizes = [folder_size(bundle) for bundle in bundles(www / SUB)]
+        files, size = sum(f for f, _ in sizes), sum(b for _, b in sizes)
         print(f"[{n}] built in {timing['build_s']:.1f} s (Pagefind {timing['pagefind_s']:.1f} s, "
               f"{timing['indexed_pages']:.0f} pages; index {files} files, {size / 2**20:.1f} MiB)",
               flush=True)

@@ -164,27 +164,35 @@ def tiny_site(folder: Path, words: str) -> Path:
     return folder
 
 
+SHARDS = [["index.html"], ["a/index.html"]]
+
+
 def test_an_unchanged_site_takes_its_search_index_from_the_cache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     first = tiny_site(tmp_path / "one", "Onboarding buddies")
-    assert search_index.build_index(first, cache_dir=cache).pages == 2
+    assert search_index.build_index(first, SHARDS, cache_dir=cache).pages == 2
     second = tiny_site(tmp_path / "two", "Onboarding buddies")
+    runs: list[list[str]] = []
+    popen = subprocess.Popen
 
-    def no_pagefind(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("Pagefind ran although the site did not change")
+    def counting(command: list[str], *args: Any, **kwargs: Any) -> Any:
+        runs.append(command)
+        return popen(command, *args, **kwargs)
 
-    with monkeypatch.context() as patch:
-        patch.setattr(subprocess, "run", no_pagefind)
-        assert search_index.build_index(second, cache_dir=cache).pages == 2
-    assert differences(first / "pagefind", second / "pagefind") == []
+    monkeypatch.setattr(subprocess, "Popen", counting)
+    assert search_index.build_index(second, SHARDS, cache_dir=cache).pages == 2
+    assert runs == []  # nothing changed: both shards from the cache
+    assert differences(first, second) == []
     changed = tiny_site(tmp_path / "three", "Exit interviews")
-    search_index.build_index(changed, cache_dir=cache)
-    assert differences(first / "pagefind", changed / "pagefind") != []
+    search_index.build_index(changed, SHARDS, cache_dir=cache)
+    assert len(runs) == 1  # only the shard whose page changed is indexed again
+    assert differences(first / "pagefind", changed / "pagefind") == []
+    assert differences(first / "pagefind-2", changed / "pagefind-2") != []
     clean = tiny_site(tmp_path / "four", "Exit interviews")
-    search_index.build_index(clean)  # no cache at all
-    assert differences(changed / "pagefind", clean / "pagefind") == []
-    assert len(list(cache.iterdir())) == 1  # only the newest index is kept
+    search_index.build_index(clean, SHARDS)  # no cache at all
+    assert differences(changed, clean) == []
+    assert len(list(cache.iterdir())) == 2  # the shards of the newest index only
 
 
 # --- whole builds ----------------------------------------------------------------------------

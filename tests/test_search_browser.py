@@ -17,9 +17,15 @@ from conftest import Project
 SUB = "intranet/stories/"  # the site is served below this path, not at the server root
 
 
-def build_site(root: Path) -> Path:
-    """A small site: four 'onboarding' stories in three teams, a draft, a scheduled story."""
+def build_site(root: Path, shard_size: int | None = None) -> Path:
+    """A small site: four 'onboarding' stories in three teams, a draft, a scheduled story.
+
+    With `shard_size` 2 its index comes in three shards that the page merges: the about page
+    and the two newest stories, the next two, the oldest story.
+    """
     project = Project(root / "project")
+    if shard_size:
+        project.config(search_shard_size=shard_size)
     project.story("hr", "2026-03-02-onboarding-buddies", title="Every new hire gets a buddy",
                   authors=["chloe"], kpis=["turnover"], audience="all",
                   body="Our onboarding now pairs each new hire with a zephyrine buddy from Support.")
@@ -44,9 +50,10 @@ def build_site(root: Path) -> Path:
     return serve_root
 
 
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    serve_root = build_site(tmp_path_factory.mktemp("search"))
+# Every test runs on the site with one index and again with the index in shards.
+@pytest.fixture(scope="module", params=[None, 2], ids=["one-index", "shards"])
+def base_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
+    serve_root = build_site(tmp_path_factory.mktemp("search"), request.param)
     with site_browser.serve(serve_root) as url:
         yield url + SUB
 
@@ -156,6 +163,9 @@ def test_filters_alone_list_stories_newest_first(page: Any, base_url: str) -> No
     open_search(page, base_url, "?team=hr")
     assert hits(page) == ["What new hires said about onboarding", "Every new hire gets a buddy"]
     assert status(page) == "2 results in People & HR"
+    open_search(page, base_url, "?year=2026")  # across all three shards
+    assert hits(page) == ["What new hires said about onboarding", "Onboarding calls cut tickets",
+                          "Every new hire gets a buddy", "Budget review"]
 
 
 @pytest.mark.parametrize("word", ["quokkaplan", "nebulith"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -9,7 +10,14 @@ import threading
 from pathlib import Path
 
 from conftest import MKDOCS_YML, Project
-from storyhub.search_index import BUNDLE_DIR, BackgroundIndexer, IndexReport, page_glob, read_fragments
+from storyhub.search_index import (
+    BUNDLE_DIR,
+    BackgroundIndexer,
+    IndexReport,
+    bundles,
+    plan_shards,
+    read_fragments,
+)
 
 
 def index_files(site: Path) -> dict[str, str]:
@@ -159,22 +167,52 @@ def test_preview_indexes_in_the_background_and_a_new_build_cancels_it(project: P
 
     indexer = BackgroundIndexer(on_done)
 
-    indexer.start(built.site)
+    shards = [["guide/index.html"], ["stories/buddies/index.html", "stories/calls/index.html"]]
+    indexer.start(built.site, shards)
     indexer.cancel()  # what the next rebuild does first
     assert not (built.site / BUNDLE_DIR).exists()
     assert done == []
 
-    indexer.start(built.site)
+    indexer.start(built.site, [[name for shard in shards for name in shard]])
     assert finished.wait(60)
     assert isinstance(done[0], IndexReport) and done[0].pages == 3
     assert index_files(built.site) == expected  # the same index as `mkdocs build` writes
+
+    finished.clear()
+    indexer.start(built.site, shards)
+    assert finished.wait(60)
+    assert isinstance(done[1], IndexReport) and done[1].pages == 3
+    assert [b.name for b in bundles(built.site)] == ["pagefind", "pagefind-2"]
     assert sorted(p.name for p in built.site.iterdir() if p.name.startswith(".")) == []
 
 
-def test_pagefind_reads_only_pages_that_can_be_indexed() -> None:
-    assert page_glob(["stories/**/*.html"], ["guide/index.html", "about/index.html"]) == \
-        "{stories/**/*.html,about/index.html,guide/index.html}"
-    assert page_glob(["stories/**/*.html"], ["faq, notes/index.html"]) is None
+def test_shards_hold_at_most_shard_size_stories_newest_first_and_pages_in_the_first() -> None:
+    stories = [f"stories/s{n}/index.html" for n in range(5)]
+    assert plan_shards(stories, ["b/index.html", "a/index.html"], 2) == [
+        ["a/index.html", "b/index.html", "stories/s0/index.html", "stories/s1/index.html"],
+        ["stories/s2/index.html", "stories/s3/index.html"], ["stories/s4/index.html"]]
+    assert plan_shards(stories[:2], [], 2) == [stories[:2]]
+    assert plan_shards([], ["a/index.html"], 2) == [["a/index.html"]]
+    assert plan_shards([], [], 2) == []  # Pagefind then reads the whole site
+
+
+def test_a_large_site_is_indexed_in_shards_that_the_search_page_merges(project: Project) -> None:
+    project.config(search_shard_size=2)
+    small_site(project)
+    project.story("support", "2026-01-10-third", title="Third", authors=["ben"], body="Words.")
+    built = project.build()
+    assert [b.name for b in bundles(built.site)] == ["pagefind", "pagefind-2"]
+    first = read_fragments_of(built.site / "pagefind")
+    assert first == ["/guide/", "/stories/buddies/", "/stories/third/"]  # the newest two
+    assert read_fragments_of(built.site / "pagefind-2") == ["/stories/calls/"]
+    root = built.html("search/").xpath("//div[@class='sh-search']")[0]
+    assert (root.get("data-bundle"), root.get("data-merge")) == ("../pagefind/", "../pagefind-2/")
+    assert not [p for p in built.site.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def read_fragments_of(bundle: Path) -> list[str]:
+    return sorted(json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])["url"]
+                  for p in (bundle / "fragment").glob("*.pf_fragment"))
 
 
 def test_a_hand_written_page_with_an_odd_name_is_still_indexed(project: Project) -> None:

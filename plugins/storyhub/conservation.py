@@ -32,6 +32,7 @@ from markupsafe import escape
 
 from .catalog import Catalog
 from .model import Story
+from .search_index import bundles, read_fragments
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -265,10 +266,8 @@ def check_sitemap(site_dir: Path, catalog: Catalog, hidden: list[Story], site_ur
 
 def check_search(site_dir: Path, catalog: Catalog, hidden: list[Story]) -> list[str]:
     """Each published story page is indexed once; no unpublished one is (Pagefind fragments)."""
-    if not (site_dir / "pagefind" / "fragment").is_dir():
+    if not bundles(site_dir):
         return []
-    from .search_index import read_fragments
-
     counts = Counter(story_path(str(f.get("url", ""))) for f in read_fragments(site_dir))
     problems = [f"search index: '{s.url}' is indexed {counts[s.url]} times, not once"
                 for s in catalog.stories if counts[s.url] != 1]

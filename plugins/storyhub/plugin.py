@@ -71,6 +71,8 @@ class StoryHubConfig(base.Config):
     home_latest = c.Type(int, default=12)
     max_story_bytes = c.Type(int, default=1_000_000)
     search_index = c.Type(bool, default=True)  # build the Pagefind index after the site
+    # Stories per search index shard: Pagefind needs ~190 KB of memory per story it indexes.
+    search_shard_size = c.Type(int, default=search.SHARD_SIZE)
 
 
 def format_problems(problems: list[Problem]) -> str:
@@ -144,6 +146,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             ) from error
         if self.config.page_size < 1:
             raise PluginError("storyhub: page_size must be at least 1 in mkdocs.yml")
+        if self.config.search_shard_size < 1:
+            raise PluginError("storyhub: search_shard_size must be at least 1 in mkdocs.yml")
         cache_path = (self.root / self.config.cache_dir / "render.json") \
             if self.config.cache_dir else None
         template_dir = self.root / self.config.cache_dir / "templates" \
@@ -244,7 +248,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             directory_urls=config.use_directory_urls, now=now, preview=self.preview,
             media_url=image_set.feed_path, image_html=image_set.image_html,
             page_size=self.config.page_size,
-            extra={"home_latest": self.config.home_latest, "images": image_set},
+            extra={"home_latest": self.config.home_latest, "images": image_set,
+                   "search_shard_size": self.config.search_shard_size},
         )
         # Previews note which stories each page reads, to reuse pages on the next rebuild.
         self.env = pages.make_environment(
@@ -440,18 +445,19 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
                      f"{len(self.page_reuse.rendered)} rendered")
         # Story pages and hand-written pages; Pagefind need not parse the listings.
-        stories = [search.STORY_PAGES] if self.config.enabled and self.site.catalog.stories else []
-        glob = search_index.page_glob(stories, self.searchable)
+        shards = search_index.plan_shards(
+            [f"{s.url}index.html" for s in self.site.catalog.stories],
+            self.searchable, self.config.search_shard_size) if self.config.enabled else []
         if self.config.enabled and self.config.search_index and self.preview:
             # Pagefind takes seconds at thousands of stories; the preview must not wait for it.
-            self.indexer.start(Path(config.site_dir), keep_index_url=not config.use_directory_urls,
-                               glob=glob)
+            self.indexer.start(Path(config.site_dir), shards,
+                               keep_index_url=not config.use_directory_urls)
         elif self.config.enabled and self.config.search_index:
             try:
                 report = search_index.build_index(
-                    Path(config.site_dir), keep_index_url=not config.use_directory_urls,
+                    Path(config.site_dir), shards, keep_index_url=not config.use_directory_urls,
                     cache_dir=self.root / self.config.cache_dir / "search"
-                    if self.config.cache_dir else None, glob=glob)
+                    if self.config.cache_dir else None)
             except search_index.SearchIndexError as error:
                 raise PluginError(f"storyhub: search index: {error}") from error
             _index_done(report)

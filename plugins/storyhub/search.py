@@ -19,10 +19,11 @@ from mkdocs.utils import get_relative_url
 
 from .catalog import Catalog
 from .pages import PageSpec, Site
+from .search_index import bundle_name, shard_count
 
 SEARCH_PATH = "search/"
-# Where story pages are written (Story.url is 'stories/<slug>/'), as a Pagefind glob.
-STORY_PAGES = "stories/**/*.html"
+# Stories per search index shard (search_index.plan_shards), unless mkdocs.yml says otherwise.
+SHARD_SIZE = 2000
 # (filter key, label) in the order the page shows them; the keys are also the URL parameters.
 FACETS: tuple[tuple[str, str], ...] = (
     ("team", "Team"), ("kpi", "KPI"), ("campaign", "Campaign"), ("audience", "Audience"),
@@ -62,8 +63,10 @@ def search_page(site: Site) -> Iterator[PageSpec]:
     labels = {key: {o.value: o.label for o in opts} for key, opts in options.items()}
     # JSON inside <script>: escape '<' so a label can never close the element.
     data = json.dumps({"teams": teams, "labels": labels}, ensure_ascii=False, sort_keys=True)
+    shards = shard_count(len(site.catalog.stories), int(site.extra.get("search_shard_size", SHARD_SIZE)))
     yield PageSpec(SEARCH_PATH, "Search", "search.html", {
         "facets": [(key, label, options[key]) for key, label in FACETS],
+        "bundles": [bundle_name(number) + "/" for number in range(1, shards + 1)],
         "search_data": data.replace("<", "\\u003c"),
         "story_count": len(site.catalog.stories),
     }, description="Search every story by words, team, KPI, campaign, audience and year.")

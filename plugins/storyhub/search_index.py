@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -57,86 +58,166 @@ def pagefind_executable() -> str:
     return str(binary)
 
 
-# Characters that mean something in a Pagefind glob; a file name with one cannot be listed.
-GLOB_SPECIALS = frozenset("{}[]*?,\\!")
+def bundle_name(number: int) -> str:
+    """Folder of the index shard `number` (1-based): pagefind/, pagefind-2/, pagefind-3/..."""
+    return BUNDLE_DIR if number == 1 else f"{BUNDLE_DIR}-{number}"
 
 
-def page_glob(patterns: Sequence[str], files: Sequence[str]) -> str | None:
-    """A Pagefind `--glob` for just the pages that can hold an index body.
+def shard_count(stories: int, shard_size: int) -> int:
+    """How many index shards a site with `stories` story pages gets (at least one)."""
+    return max(1, -(-stories // shard_size))
 
-    Pagefind parses every HTML file it is given; listing pages never have a body to index but
-    cost a third of its time at 10,000 stories. None (index everything) when a file name has a
-    glob character in it, or when nothing matches (a site with no stories and no hand-written
-    page: Pagefind refuses an empty input).
+
+def plan_shards(stories: Sequence[str], pages: Sequence[str], shard_size: int) -> list[list[str]]:
+    """The HTML files (relative to the site folder) each index shard holds.
+
+    Pagefind holds its whole index in memory while it writes it, about 190 KB per story
+    page (930 MB at 5,000 stories), so a large site is indexed as several shards of at most
+    `shard_size` stories, one Pagefind run after the other; the browser merges them
+    (Pagefind's `mergeIndex`). `stories` come newest first, so the first shard has the newest
+    stories and the hand-written `pages`; a date-sorted search lists shard after shard.
+    Listing pages are never given to Pagefind: they have no body to index.
     """
-    if not patterns and not files or any(char in GLOB_SPECIALS for name in files for char in name):
-        return None
-    return "{" + ",".join([*patterns, *sorted(set(files))]) + "}"
+    shards = [list(stories[start:start + shard_size])
+              for start in range(0, len(stories), shard_size)] or [[]]
+    shards[0] = sorted(set(pages)) + shards[0]
+    return [shard for shard in shards if shard]
 
 
-def input_digest(site_dir: Path, command: list[str]) -> str:
-    """What Pagefind's output depends on: every HTML file of the site, its options and version."""
+def bundles(site_dir: Path) -> list[Path]:
+    """The index shards a built site has, in order."""
+    found: list[Path] = []
+    while (site_dir / bundle_name(len(found) + 1) / "pagefind-entry.json").is_file():
+        found.append(site_dir / bundle_name(len(found) + 1))
+    return found
+
+
+def _command(site: Path, output: Path, keep_index_url: bool) -> list[str]:
+    return [pagefind_executable(), "--site", str(site), "--output-path", str(output), "--quiet",
+            *(["--keep-index-url"] if keep_index_url else [])]
+
+
+def input_digest(site_dir: Path, files: Sequence[str], command: list[str]) -> str:
+    """What a shard depends on: its HTML files, Pagefind's options and the binary."""
     digest = hashlib.sha256()
-    # The options without the site folder (a rebuild may go to another folder), and the binary.
-    options = [part for part in command[1:] if part != str(site_dir)]
+    options = command[5:]  # without the binary, the input and the output folders
     digest.update(json.dumps([options, str(Path(command[0]).resolve()),
                               Path(command[0]).stat().st_size]).encode())
-    for path in sorted(site_dir.rglob("*.html")):
-        relative = path.relative_to(site_dir).as_posix()
-        if relative.startswith((BUNDLE_DIR + "/", f".{BUNDLE_DIR}")):
-            continue
-        data = path.read_bytes()
+    for relative in files:
+        data = (site_dir / relative).read_bytes()
         digest.update(f"\0{relative}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()
 
 
-def build_index(site_dir: Path, keep_index_url: bool = False,
-                cache_dir: Path | None = None, glob: str | None = None) -> IndexReport:
-    """Run Pagefind over the built site, writing a reproducible index into `site_dir/pagefind/`.
+def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | None) -> Path:
+    """A folder holding just `files` at their paths in the site, so that Pagefind reads only
+    them and gives them the same URLs. No files: the whole site.
 
-    With `cache_dir`, the finished index is kept there under a digest of every HTML file;
-    a build whose HTML is byte-identical (a rebuild with nothing changed) copies it back
+    The files are hard links (else copies); with `shard`, copies whose pages carry a hidden
+    `shard` filter, which the search page needs to list stories by date across shards (the
+    pages themselves stay the same whichever shard a story falls in).
+    """
+    if not files:
+        return site_dir
+    shutil.rmtree(staging, ignore_errors=True)
+    tag = f'<head><meta data-pagefind-filter="shard[content]" content="{shard}">'.encode()
+    for relative in files:
+        source, target = site_dir / relative, staging / relative
+        if not source.is_file():
+            continue  # missing from the output: the conservation check reports it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if shard is not None:
+            target.write_bytes(source.read_bytes().replace(b"<head>", tag, 1))
+            continue
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+    return staging
+
+
+def _run(command: list[str], started: Callable[[subprocess.Popen[str]], bool] | None = None) -> None:
+    """Run Pagefind; `started` may refuse the process (a cancelled preview run), which kills it."""
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True)
+    except OSError as error:
+        raise SearchIndexError(f"could not run Pagefind: {error}") from error
+    if started is not None and not started(process):
+        process.kill()
+    try:
+        output, _ = process.communicate(timeout=BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        process.kill()
+        raise SearchIndexError(f"could not run Pagefind: {error}") from error
+    if process.returncode < 0:
+        raise Cancelled
+    if process.returncode != 0:
+        raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): {output.strip()}")
+
+
+class Cancelled(Exception):
+    """A background run was cancelled by a newer build."""
+
+
+def _index_shard(site_dir: Path, files: Sequence[str], output: Path, keep_index_url: bool,
+                 shard: int | None, started: Callable[[subprocess.Popen[str]], bool] | None = None
+                 ) -> int:
+    """Index `files` of the site into `output`, made reproducible; returns the page count."""
+    staging = site_dir / f".{BUNDLE_DIR}-input"
+    try:
+        _run(_command(_stage(site_dir, files, staging, shard), output, keep_index_url), started)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for name in UNUSED_BUNDLE_FILES:
+        (output / name).unlink(missing_ok=True)
+    return canonicalize(output)
+
+
+def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url: bool = False,
+                cache_dir: Path | None = None) -> IndexReport:
+    """Index the site's `shards` (plan_shards) into pagefind/, pagefind-2/... in `site_dir`.
+
+    With `cache_dir`, each finished shard is kept there under a digest of its HTML files;
+    a shard whose pages are byte-identical (a rebuild with nothing changed) is copied back
     instead of running Pagefind, which takes several milliseconds per story.
     """
-    command = [pagefind_executable(), "--site", str(site_dir), "--output-subdir", BUNDLE_DIR,
-               "--quiet", *(["--glob", glob] if glob else [])]
-    if keep_index_url:
-        command.append("--keep-index-url")
     started = time.perf_counter()
-    bundle = site_dir / BUNDLE_DIR
-    key = input_digest(site_dir, command) if cache_dir else None
-    cached = cache_dir / key if cache_dir and key else None
-    if cached and (cached / "pagefind-entry.json").is_file():
+    pages = 0
+    keep: set[str] = set()
+    for number, planned in enumerate(shards or [[]], start=1):
+        # A page missing from the output is the conservation check's to report.
+        files = [name for name in planned if (site_dir / name).is_file()]
+        bundle = site_dir / bundle_name(number)
         shutil.rmtree(bundle, ignore_errors=True)
-        shutil.copytree(cached, bundle)
-        entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
-        pages = sum(int(info.get("page_count", 0)) for info in entry.get("languages", {}).values())
-        return IndexReport(pages, time.perf_counter() - started)
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise SearchIndexError(f"could not run Pagefind: {error}") from error
-    if done.returncode != 0:
-        output = (done.stderr or done.stdout).strip()
-        raise SearchIndexError(f"Pagefind failed (exit {done.returncode}): {output}")
-    for name in UNUSED_BUNDLE_FILES:
-        (bundle / name).unlink(missing_ok=True)
-    pages = canonicalize(bundle)
-    if cache_dir and cached:
-        _store(bundle, cache_dir, cached)
+        shard = number if len(shards) > 1 else None
+        key = input_digest(site_dir, files, [*_command(site_dir, bundle, keep_index_url),
+                                             f"shard {shard}"]) if cache_dir and files else None
+        cached = cache_dir / key if cache_dir and key else None
+        if cached and (cached / "pagefind-entry.json").is_file():
+            shutil.copytree(cached, bundle)
+            entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
+            pages += sum(int(info.get("page_count", 0))
+                         for info in entry.get("languages", {}).values())
+        else:
+            pages += _index_shard(site_dir, files, bundle, keep_index_url, shard)
+            if cached:
+                _store(bundle, cached)
+        if cached:
+            keep.add(cached.name)
+    if cache_dir and cache_dir.is_dir():
+        for old in cache_dir.iterdir():  # shards no build will ask for again
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
     return IndexReport(pages, time.perf_counter() - started)
 
 
-def _store(bundle: Path, cache_dir: Path, target: Path) -> None:
-    """Keep this index as the only cached one: the next build matches it or needs a new one."""
-    staging = cache_dir / f".{target.name}.tmp"
+def _store(bundle: Path, target: Path) -> None:
+    staging = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(bundle, staging)
-    for old in cache_dir.iterdir():
-        if old != staging:
-            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
 
 
@@ -144,8 +225,8 @@ class BackgroundIndexer:
     """Builds the index after a preview build without holding up the preview.
 
     Under `mkdocs serve` the page a writer is editing must appear in about a second, while
-    Pagefind needs a few milliseconds per story. So the preview starts Pagefind in the
-    background, writing to a temporary folder inside the site, and moves the finished index
+    Pagefind needs a few milliseconds per story. So the preview runs Pagefind in the
+    background, writing to a temporary folder inside the site, and moves the finished shards
     into place; the next rebuild cancels a run that has not finished.
     """
 
@@ -156,46 +237,51 @@ class BackgroundIndexer:
         self.lock = threading.Lock()
         self.generation = 0
 
-    def start(self, site_dir: Path, keep_index_url: bool = False, glob: str | None = None) -> None:
+    def start(self, site_dir: Path, shards: Sequence[Sequence[str]],
+              keep_index_url: bool = False) -> None:
         """Start indexing `site_dir` in the background (cancelling any earlier run)."""
         self.cancel()
         with self.lock:
             self.generation += 1
             generation = self.generation
-            staging = site_dir / f".{BUNDLE_DIR}-building"
-            shutil.rmtree(staging, ignore_errors=True)  # left by a cancelled run in a dirty build
-            command = [pagefind_executable(), "--site", str(site_dir), "--output-path",
-                       str(staging), "--quiet", *(["--glob", glob] if glob else [])]
-            if keep_index_url:
-                command.append("--keep-index-url")
-            self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                            stderr=subprocess.STDOUT, text=True)
-            process = self.process
         self.thread = threading.Thread(
-            target=self._finish, args=(process, generation, site_dir, staging), daemon=True)
+            target=self._index, args=(generation, site_dir, [list(s) for s in shards],
+                                      keep_index_url), daemon=True)
         self.thread.start()
 
-    def _finish(self, process: subprocess.Popen[str], generation: int, site_dir: Path,
-                staging: Path) -> None:
+    def _index(self, generation: int, site_dir: Path, shards: list[list[str]],
+               keep_index_url: bool) -> None:
         started = time.perf_counter()
-        output, _ = process.communicate()
-        with self.lock:
-            if generation != self.generation:
-                return  # a newer build replaced this site; its files may be gone already
-            try:
-                if process.returncode != 0:
-                    raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): "
-                                           f"{output.strip()}")
-                for name in UNUSED_BUNDLE_FILES:
-                    (staging / name).unlink(missing_ok=True)
-                pages = canonicalize(staging)
-                staging.rename(site_dir / BUNDLE_DIR)
-            except (OSError, SearchIndexError) as error:
-                result: IndexReport | SearchIndexError = error if isinstance(
-                    error, SearchIndexError) else SearchIndexError(str(error))
-            else:
-                result = IndexReport(pages, time.perf_counter() - started)
-        self.on_done(result)
+        staging = site_dir / f".{BUNDLE_DIR}-building"
+
+        def track(process: subprocess.Popen[str]) -> bool:
+            with self.lock:
+                self.process = process
+                return generation == self.generation
+
+        try:
+            shutil.rmtree(staging, ignore_errors=True)  # left by a cancelled run in a dirty build
+            pages = sum(_index_shard(site_dir, files, staging / bundle_name(number),
+                                     keep_index_url, number if len(shards) > 1 else None, track)
+                        for number, files in enumerate(shards or [[]], start=1))
+            with self.lock:
+                if generation != self.generation:
+                    return  # a newer build replaced this site; its files may be gone already
+                for old in bundles(site_dir):  # an earlier index (`mkdocs serve --dirty`)
+                    shutil.rmtree(old)
+                for number in range(1, len(shards or [[]]) + 1):
+                    (staging / bundle_name(number)).rename(site_dir / bundle_name(number))
+                staging.rmdir()
+        except Cancelled:
+            return
+        except (OSError, SearchIndexError) as error:
+            with self.lock:
+                if generation != self.generation:
+                    return
+            self.on_done(error if isinstance(error, SearchIndexError)
+                         else SearchIndexError(str(error)))
+            return
+        self.on_done(IndexReport(pages, time.perf_counter() - started))
 
     def cancel(self) -> None:
         """Stop a run that is still going; its output is discarded."""
@@ -211,9 +297,9 @@ class BackgroundIndexer:
 
 
 def read_fragments(site_dir: Path) -> list[dict[str, Any]]:
-    """Every indexed page (url, content, filters, meta) decoded from the index."""
-    return [json.loads(_read(path)) for path in
-            sorted((site_dir / BUNDLE_DIR / "fragment").glob("*.pf_fragment"))]
+    """Every indexed page (url, content, filters, meta) decoded from the index, all shards."""
+    return [json.loads(_read(path)) for bundle in bundles(site_dir)
+            for path in sorted((bundle / "fragment").glob("*.pf_fragment"))]
 
 
 def canonicalize(bundle: Path) -> int:

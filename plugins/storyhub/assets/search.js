@@ -17,6 +17,9 @@ const PAGE_SIZE = 10;
 const DEBOUNCE_MS = 120;
 const bundleUrl = new URL(root.dataset.bundle, location.href);
 const baseUrl = new URL(root.dataset.root, location.href).pathname;
+// A large site's index comes in shards (pagefind/, pagefind-2/, ...) that Pagefind merges.
+const shards = (root.dataset.merge || "").split(" ").filter(Boolean)
+  .map((path) => new URL(path, location.href).href);
 const dateFormat = new Intl.DateTimeFormat("en-GB", {
   day: "numeric", month: "long", year: "numeric", timeZone: "UTC",
 });
@@ -32,6 +35,7 @@ function loadPagefind() {
   if (!pagefindPromise) {
     pagefindPromise = import(new URL("pagefind.js", bundleUrl).href).then(async (pagefind) => {
       await pagefind.options({ baseUrl, excerptLength: 26 });
+      for (const shard of shards) await pagefind.mergeIndex(shard, { baseUrl });
       await pagefind.init();
       return pagefind;
     });
@@ -136,6 +140,7 @@ function loadCounter() {
   if (!counterPromise) {
     counterPromise = loadPagefind().then(async (pagefind) => {
       const counter = pagefind.createInstance({ baseUrl });
+      for (const shard of shards) await counter.mergeIndex(shard, { baseUrl });
       await counter.init();
       return { counter, totals: await counter.filters() };
     });
@@ -171,6 +176,22 @@ async function updateCounts(state, current) {
   }
 }
 
+// With words, best matches first; with filters only, newest first. Pagefind sorts each shard
+// on its own and merges shards by score, which for a sort is the rank within the shard; the
+// shards hold consecutive date ranges, newest first, so one search per shard (each page
+// carries a "shard" filter) put one after the other gives the order across them.
+async function find(pagefind, { query, filters }) {
+  if (query) return (await pagefind.search(query, { filters })).results;
+  const sort = { date: "desc" };
+  if (!shards.length) return (await pagefind.search(null, { filters, sort })).results;
+  const found = [];
+  for (let shard = 1; shard <= shards.length + 1; shard++) {
+    const search = await pagefind.search(null, { filters: { ...filters, shard: String(shard) }, sort });
+    found.push(...search.results);
+  }
+  return found;
+}
+
 async function run() {
   const current = ++generation;
   const state = readState();
@@ -195,11 +216,8 @@ async function run() {
       await updateCounts(state, current);
       return;
     }
-    // With words, best matches first; with filters only, newest first.
-    const options = state.query ? { filters: state.filters } : { filters: state.filters, sort: { date: "desc" } };
-    const search = await pagefind.search(state.query || null, options);
+    results = await find(pagefind, state);
     if (current !== generation) return;
-    results = search.results;
     status.textContent = results.length ? describe(results.length, state) : `No stories match: ${describe(0, state)}.`;
     answered = current;
     await showMore(current);
