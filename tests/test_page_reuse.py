@@ -246,3 +246,25 @@ def test_a_rebuild_takes_related_stories_from_the_last_catalog_only_when_their_k
     assert {k: [s.slug for s in v] for k, v in fresh.related.items()} != \
         {k: [s.slug for s in v] for k, v in first.related.items()}
     assert build_catalog(Registry(), moved, now, previous=first).related == fresh.related
+
+
+@pytest.mark.parametrize("change", ["title and body", "new story", "deleted story", "registry"])
+def test_a_rebuild_into_the_same_folder_leaves_what_a_fresh_preview_writes(
+        project: Project, session: Callable[[str], StoryHubPlugin], change: str) -> None:
+    """`mkdocs serve` rebuilds into one folder: the last output is set aside and merged."""
+    corpus(project)
+    session("site")
+    before = snapshot(project.root / "site")
+    CHANGES[change](project)
+    plugin = session("site")
+    assert plugin.page_reuse is not None
+    # An edit reuses most pages; the other changes alter where stories are listed.
+    assert (plugin.page_reuse.reused > 0) == (change == "title and body")
+    after = snapshot(project.root / "site")
+    assert {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)} - SITEMAPS
+    expected = snapshot(fresh(project, "site-fresh"))
+    assert sorted(k for k in after.keys() | expected.keys()
+                  if after.get(k) != expected.get(k) and k not in SITEMAPS) == []
+    folders = [p for p in (project.root / "site").rglob("*") if p.is_dir() and not any(p.iterdir())]
+    assert folders == []  # no empty folder of a story that is gone
+    assert not (project.root / "site" / page_reuse.KEPT).exists()

@@ -28,6 +28,7 @@ anything.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -170,6 +171,110 @@ def site_state(config_file: Path, folders: Iterable[Path], catalog: Catalog, now
 def dest_uri(src_uri: str) -> str:
     """Where a generated page ('teams/hr/index.md') is written: 'teams/hr/index.html'."""
     return src_uri[: -len(".md")] + ".html"
+
+
+# The last preview's output, moved aside before MkDocs empties the site folder.
+KEPT = ".storyhub-last"
+
+
+def set_aside(site_dir: Path) -> None:
+    """Before a preview rebuild: move the last output into a hidden folder of the site.
+
+    MkDocs empties the site folder at the start of every build but leaves hidden entries
+    alone. `merge_kept` then moves what this build writes into the old folders, instead of
+    making thousands of folders again for the pages and cards it reuses (at 2,000 stories,
+    emptying the folder and linking everything back took 0.9 s of every rebuild).
+    """
+    kept = site_dir / KEPT
+    shutil.rmtree(kept, ignore_errors=True)  # left by a build that failed
+    entries = [name for name in os.listdir(site_dir) if not name.startswith(".")] \
+        if site_dir.is_dir() else []
+    if entries:
+        kept.mkdir()
+        for name in entries:
+            os.rename(site_dir / name, kept / name)
+
+
+def _walk(folder: Path, skip: str = "") -> list[str]:
+    """Every file under `folder` as a relative POSIX path (not below the entry `skip`)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        if root == str(folder):
+            dirs[:] = [d for d in dirs if d != skip]
+        base = os.path.relpath(root, folder).replace(os.sep, "/")
+        found += [name if base == "." else f"{base}/{name}" for name in names]
+    return found
+
+
+def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
+    """After a preview build: the site as a fresh build would leave it, made from the last
+    output set aside by `set_aside`, what MkDocs wrote now, and our `files` (site path ->
+    cached file, hard-linked; a link already in place is kept).
+
+    Files are only ever replaced (os.replace), never written into, so no cached file changes
+    through a link. Anything of the last output that this build did not write goes.
+    """
+    kept = site_dir / KEPT
+    written = _walk(site_dir, skip=KEPT) if kept.is_dir() else []
+    if not kept.is_dir() or _conflicts(kept, [*written, *files]):
+        shutil.rmtree(kept, ignore_errors=True)  # nothing set aside, or a file became a folder
+        publish_files(site_dir, files, link=True)
+        return
+    made: set[str] = set()
+
+    def place(name: str) -> str:
+        """Where `name` goes in the kept folders (made when missing)."""
+        target = os.path.join(kept, name)
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        return target
+
+    for name in written:
+        os.replace(site_dir / name, place(name))
+    for name, source in files.items():
+        target = place(name)
+        try:
+            if os.path.samefile(target, source):
+                continue
+        except OSError:
+            pass  # not there yet
+        _link(source, target + ".new")
+        os.replace(target + ".new", target)
+    wanted = {*written, *files}
+    for name in _walk(kept):
+        if name not in wanted:
+            os.unlink(kept / name)
+            with contextlib.suppress(OSError):  # folders left empty go too
+                os.removedirs(os.path.dirname(kept / name))
+    for name in os.listdir(site_dir):
+        if not name.startswith("."):
+            shutil.rmtree(site_dir / name)  # MkDocs' folders, emptied above
+    for name in os.listdir(kept):
+        os.rename(kept / name, site_dir / name)
+    kept.rmdir()
+
+
+def _conflicts(kept: Path, names: list[str]) -> bool:
+    """Whether a file would go where the last output has a folder, or below one of its files."""
+    folders = {os.path.dirname(name) for name in names}
+    for folder in list(folders):
+        while folder:
+            folder = os.path.dirname(folder)
+            folders.add(folder)
+    return any((kept / name).is_dir() for name in names) or \
+        any((kept / folder).exists() and not (kept / folder).is_dir() for folder in folders if folder)
+
+
+def _link(source: Path, target: str) -> None:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        os.unlink(target)
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)  # another file system
 
 
 def publish_files(site_dir: Path, files: Mapping[str, Path], link: bool) -> None:

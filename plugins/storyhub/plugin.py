@@ -162,7 +162,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             if CSS_DIR + name not in config.extra_css:
                 config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
-        self.indexer.cancel()  # before MkDocs cleans the site folder for this build
+        self.indexer.cancel(wait=False)  # before MkDocs cleans the site folder for this build
         self.deferred.cancel()
         if self.card_drawing is not None:  # left over by a build that failed
             self.card_drawing.wait()
@@ -193,6 +193,11 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.config.enabled and self.bytecode is not None:
             env.bytecode_cache = self.bytecode
         return env
+
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        """A preview rebuild keeps the last output aside for the pages it reuses (page_reuse)."""
+        if self.config.enabled and self.preview and self.page_reuse is not None and not self.dirty:
+            page_reuse.set_aside(Path(config.site_dir))
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> None:
         """Rebuild when a story or registry changes."""
@@ -439,7 +444,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.config.enabled and self.card_drawing is not None:
             self.card_drawing.wait()
             # Hard links in a preview (MkDocs' temporary folder); copies in a real build.
-            page_reuse.publish_files(Path(config.site_dir), self.after_build, link=self.preview)
+            if self.preview and self.page_reuse is not None:
+                page_reuse.merge_kept(Path(config.site_dir), self.after_build)
+            else:
+                page_reuse.publish_files(Path(config.site_dir), self.after_build, link=self.preview)
         if self.config.enabled and self.preview and self.page_reuse is not None:
             self.page_reuse.stash(Path(config.site_dir))
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "

@@ -17,6 +17,7 @@ import os
 import shutil
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -110,7 +111,8 @@ def input_digest(site_dir: Path, files: Sequence[str], command: list[str]) -> st
     return digest.hexdigest()
 
 
-def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | None) -> Path:
+def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | None,
+           alive: Callable[[], bool] | None = None) -> Path:
     """A folder holding just `files` at their paths in the site, so that Pagefind reads only
     them and gives them the same URLs. No files: the whole site.
 
@@ -122,7 +124,9 @@ def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | Non
         return site_dir
     shutil.rmtree(staging, ignore_errors=True)
     tag = f'<head><meta data-pagefind-filter="shard[content]" content="{shard}">'.encode()
-    for relative in files:
+    for number, relative in enumerate(files):
+        if alive is not None and number % 100 == 0 and not alive():
+            raise Cancelled
         source, target = site_dir / relative, staging / relative
         if not source.is_file():
             continue  # missing from the output: the conservation check reports it
@@ -137,7 +141,8 @@ def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | Non
     return staging
 
 
-def _run(command: list[str], started: Callable[[subprocess.Popen[str]], bool] | None = None) -> None:
+def _run(command: list[str],
+         started: Callable[[subprocess.Popen[str] | None], bool] | None = None) -> None:
     """Run Pagefind; `started` may refuse the process (a cancelled preview run), which kills it."""
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -162,12 +167,16 @@ class Cancelled(Exception):
 
 
 def _index_shard(site_dir: Path, files: Sequence[str], output: Path, keep_index_url: bool,
-                 shard: int | None, started: Callable[[subprocess.Popen[str]], bool] | None = None
-                 ) -> int:
-    """Index `files` of the site into `output`, made reproducible; returns the page count."""
-    staging = site_dir / f".{BUNDLE_DIR}-input"
+                 shard: int | None, staging: Path,
+                 started: Callable[[subprocess.Popen[str] | None], bool] | None = None) -> int:
+    """Index `files` of the site into `output`, made reproducible; returns the page count.
+
+    `started` is told of the Pagefind process and says whether the run is still wanted.
+    """
+    alive = (lambda: started(None)) if started else None
     try:
-        _run(_command(_stage(site_dir, files, staging, shard), output, keep_index_url), started)
+        _run(_command(_stage(site_dir, files, staging, shard, alive), output, keep_index_url),
+             started)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     for name in UNUSED_BUNDLE_FILES:
@@ -201,7 +210,8 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
             pages += sum(int(info.get("page_count", 0))
                          for info in entry.get("languages", {}).values())
         else:
-            pages += _index_shard(site_dir, files, bundle, keep_index_url, shard)
+            pages += _index_shard(site_dir, files, bundle, keep_index_url, shard,
+                                  site_dir / f".{BUNDLE_DIR}-input")
             if cached:
                 _store(bundle, cached)
         if cached:
@@ -226,74 +236,82 @@ class BackgroundIndexer:
 
     Under `mkdocs serve` the page a writer is editing must appear in about a second, while
     Pagefind needs a few milliseconds per story. So the preview runs Pagefind in the
-    background, writing to a temporary folder inside the site, and moves the finished shards
-    into place; the next rebuild cancels a run that has not finished.
+    background, in a temporary folder beside the site, and moves the finished shards into
+    place. The next rebuild cancels a run that has not finished without waiting for it: the
+    run notices, stops and removes its folder by itself.
     """
 
     def __init__(self, on_done: Callable[[IndexReport | SearchIndexError], None]):
         self.on_done = on_done
         self.process: subprocess.Popen[str] | None = None
-        self.thread: threading.Thread | None = None
+        self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
         self.generation = 0
 
     def start(self, site_dir: Path, shards: Sequence[Sequence[str]],
               keep_index_url: bool = False) -> None:
         """Start indexing `site_dir` in the background (cancelling any earlier run)."""
-        self.cancel()
+        self.cancel(wait=False)
         with self.lock:
             self.generation += 1
             generation = self.generation
-        self.thread = threading.Thread(
+        thread = threading.Thread(
             target=self._index, args=(generation, site_dir, [list(s) for s in shards],
                                       keep_index_url), daemon=True)
-        self.thread.start()
+        self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+        thread.start()
 
     def _index(self, generation: int, site_dir: Path, shards: list[list[str]],
                keep_index_url: bool) -> None:
         started = time.perf_counter()
-        staging = site_dir / f".{BUNDLE_DIR}-building"
 
-        def track(process: subprocess.Popen[str]) -> bool:
+        def wanted(process: subprocess.Popen[str] | None) -> bool:
             with self.lock:
-                self.process = process
+                if process is not None:
+                    self.process = process
                 return generation == self.generation
 
+        work: Path | None = None
         try:
-            shutil.rmtree(staging, ignore_errors=True)  # left by a cancelled run in a dirty build
-            pages = sum(_index_shard(site_dir, files, staging / bundle_name(number),
-                                     keep_index_url, number if len(shards) > 1 else None, track)
-                        for number, files in enumerate(shards or [[]], start=1))
+            # Beside the site folder: the same file system (hard links, renames) and out of
+            # the way of MkDocs, which empties the site folder when the next rebuild starts.
+            work = Path(tempfile.mkdtemp(prefix=".storyhub-index-", dir=site_dir.parent))
+            numbers = range(1, len(shards or [[]]) + 1)
+            pages = sum(_index_shard(site_dir, files, work / bundle_name(number), keep_index_url,
+                                     number if len(shards) > 1 else None, work / "input", wanted)
+                        for number, files in zip(numbers, shards or [[]], strict=True))
             with self.lock:
                 if generation != self.generation:
                     return  # a newer build replaced this site; its files may be gone already
                 for old in bundles(site_dir):  # an earlier index (`mkdocs serve --dirty`)
                     shutil.rmtree(old)
-                for number in range(1, len(shards or [[]]) + 1):
-                    (staging / bundle_name(number)).rename(site_dir / bundle_name(number))
-                staging.rmdir()
+                for number in numbers:
+                    shutil.move(work / bundle_name(number), site_dir / bundle_name(number))
         except Cancelled:
             return
         except (OSError, SearchIndexError) as error:
-            with self.lock:
-                if generation != self.generation:
-                    return
-            self.on_done(error if isinstance(error, SearchIndexError)
-                         else SearchIndexError(str(error)))
+            if wanted(None):
+                self.on_done(error if isinstance(error, SearchIndexError)
+                             else SearchIndexError(str(error)))
             return
+        finally:
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
         self.on_done(IndexReport(pages, time.perf_counter() - started))
 
-    def cancel(self) -> None:
-        """Stop a run that is still going; its output is discarded."""
+    def cancel(self, wait: bool = True) -> None:
+        """Stop a run that is still going; its output is discarded. With `wait`, until its
+        thread has cleaned up (when `mkdocs serve` stops)."""
         with self.lock:
             self.generation += 1
             process = self.process
             self.process = None
         if process is not None and process.poll() is None:
             process.kill()
-        if self.thread is not None:
-            self.thread.join(timeout=10)
-            self.thread = None
+        if wait:
+            for thread in self.threads:
+                thread.join(timeout=10)
+            self.threads = []
 
 
 def read_fragments(site_dir: Path) -> list[dict[str, Any]]:
