@@ -198,11 +198,14 @@ def set_aside(site_dir: Path) -> None:
 def _walk(folder: Path, skip: str = "") -> list[str]:
     """Every file under `folder` as a relative POSIX path (not below the entry `skip`)."""
     found = []
-    for root, dirs, names in os.walk(folder):
-        if root == str(folder):
+    top = str(folder)
+    for root, dirs, names in os.walk(top):
+        if root == top:
             dirs[:] = [d for d in dirs if d != skip]
-        base = os.path.relpath(root, folder).replace(os.sep, "/")
-        found += [name if base == "." else f"{base}/{name}" for name in names]
+            found += names
+        else:
+            base = root[len(top) + 1:].replace(os.sep, "/")
+            found += [f"{base}/{name}" for name in names]
     return found
 
 
@@ -258,13 +261,15 @@ def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
 
 def _conflicts(kept: Path, names: list[str]) -> bool:
     """Whether a file would go where the last output has a folder, or below one of its files."""
+    top = str(kept) + "/"
     folders = {os.path.dirname(name) for name in names}
     for folder in list(folders):
         while folder:
             folder = os.path.dirname(folder)
             folders.add(folder)
-    return any((kept / name).is_dir() for name in names) or \
-        any((kept / folder).exists() and not (kept / folder).is_dir() for folder in folders if folder)
+    return any(os.path.isdir(top + name) for name in names) or \
+        any(os.path.lexists(top + folder) and not os.path.isdir(top + folder)
+            for folder in folders if folder)
 
 
 def _link(source: Path, target: str) -> None:
