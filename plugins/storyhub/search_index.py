@@ -111,6 +111,23 @@ def input_digest(site_dir: Path, files: Sequence[str], command: list[str]) -> st
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class ShardRun:
+    """One Pagefind run: the shard's number (its folder), its files and its `shard` filter."""
+
+    number: int
+    files: list[str]
+    tag: int | None  # None with a single shard: its pages need no shard filter
+
+
+def _runs(site_dir: Path, shards: Sequence[Sequence[str]]) -> list[ShardRun]:
+    """The runs a plan (plan_shards) takes. No shards: one run over the whole site. A page
+    missing from the output is left out (the conservation check reports it)."""
+    return [ShardRun(number, [name for name in files if (site_dir / name).is_file()],
+                     number if len(shards) > 1 else None)
+            for number, files in enumerate(shards or [[]], start=1)]
+
+
 def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | None,
            alive: Callable[[], bool] | None = None) -> Path:
     """A folder holding just `files` at their paths in the site, so that Pagefind reads only
@@ -128,8 +145,6 @@ def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | Non
         if alive is not None and number % 100 == 0 and not alive():
             raise Cancelled
         source, target = site_dir / relative, staging / relative
-        if not source.is_file():
-            continue  # missing from the output: the conservation check reports it
         target.parent.mkdir(parents=True, exist_ok=True)
         if shard is not None:
             target.write_bytes(source.read_bytes().replace(b"<head>", tag, 1))
@@ -139,6 +154,10 @@ def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | Non
         except OSError:
             shutil.copyfile(source, target)
     return staging
+
+
+class Cancelled(Exception):
+    """A background run was cancelled by a newer build."""
 
 
 def _run(command: list[str],
@@ -162,21 +181,17 @@ def _run(command: list[str],
         raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): {output.strip()}")
 
 
-class Cancelled(Exception):
-    """A background run was cancelled by a newer build."""
-
-
-def _index_shard(site_dir: Path, files: Sequence[str], output: Path, keep_index_url: bool,
-                 shard: int | None, staging: Path,
+def _index_shard(site_dir: Path, run: ShardRun, output: Path, keep_index_url: bool,
+                 staging: Path,
                  started: Callable[[subprocess.Popen[str] | None], bool] | None = None) -> int:
-    """Index `files` of the site into `output`, made reproducible; returns the page count.
+    """Index the files of `run` into `output`, made reproducible; returns the page count.
 
     `started` is told of the Pagefind process and says whether the run is still wanted.
     """
     alive = (lambda: started(None)) if started else None
     try:
-        _run(_command(_stage(site_dir, files, staging, shard, alive), output, keep_index_url),
-             started)
+        _run(_command(_stage(site_dir, run.files, staging, run.tag, alive), output,
+                      keep_index_url), started)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     for name in UNUSED_BUNDLE_FILES:
@@ -195,14 +210,12 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
     started = time.perf_counter()
     pages = 0
     keep: set[str] = set()
-    for number, planned in enumerate(shards or [[]], start=1):
-        # A page missing from the output is the conservation check's to report.
-        files = [name for name in planned if (site_dir / name).is_file()]
-        bundle = site_dir / bundle_name(number)
+    for run in _runs(site_dir, shards):
+        bundle = site_dir / bundle_name(run.number)
         shutil.rmtree(bundle, ignore_errors=True)
-        shard = number if len(shards) > 1 else None
-        key = input_digest(site_dir, files, [*_command(site_dir, bundle, keep_index_url),
-                                             f"shard {shard}"]) if cache_dir and files else None
+        key = input_digest(site_dir, run.files, [*_command(site_dir, bundle, keep_index_url),
+                                                 f"shard {run.tag}"]) \
+            if cache_dir and run.files else None
         cached = cache_dir / key if cache_dir and key else None
         if cached and (cached / "pagefind-entry.json").is_file():
             shutil.copytree(cached, bundle)
@@ -210,7 +223,7 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
             pages += sum(int(info.get("page_count", 0))
                          for info in entry.get("languages", {}).values())
         else:
-            pages += _index_shard(site_dir, files, bundle, keep_index_url, shard,
+            pages += _index_shard(site_dir, run, bundle, keep_index_url,
                                   site_dir / f".{BUNDLE_DIR}-input")
             if cached:
                 _store(bundle, cached)
@@ -276,17 +289,16 @@ class BackgroundIndexer:
             # Beside the site folder: the same file system (hard links, renames) and out of
             # the way of MkDocs, which empties the site folder when the next rebuild starts.
             work = Path(tempfile.mkdtemp(prefix=".storyhub-index-", dir=site_dir.parent))
-            numbers = range(1, len(shards or [[]]) + 1)
-            pages = sum(_index_shard(site_dir, files, work / bundle_name(number), keep_index_url,
-                                     number if len(shards) > 1 else None, work / "input", wanted)
-                        for number, files in zip(numbers, shards or [[]], strict=True))
+            runs = _runs(site_dir, shards)
+            pages = sum(_index_shard(site_dir, run, work / bundle_name(run.number), keep_index_url,
+                                     work / "input", wanted) for run in runs)
             with self.lock:
                 if generation != self.generation:
                     return  # a newer build replaced this site; its files may be gone already
                 for old in bundles(site_dir):  # an earlier index (`mkdocs serve --dirty`)
                     shutil.rmtree(old)
-                for number in numbers:
-                    shutil.move(work / bundle_name(number), site_dir / bundle_name(number))
+                for run in runs:
+                    shutil.move(work / bundle_name(run.number), site_dir / bundle_name(run.number))
         except Cancelled:
             return
         except (OSError, SearchIndexError) as error:
