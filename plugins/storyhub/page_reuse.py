@@ -223,17 +223,7 @@ def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
         shutil.rmtree(kept, ignore_errors=True)  # nothing set aside, or a file became a folder
         publish_files(site_dir, files, link=True)
         return
-    made: set[str] = set()
-
-    def place(name: str) -> str:
-        """Where `name` goes in the kept folders (made when missing)."""
-        target = os.path.join(kept, name)
-        folder = os.path.dirname(target)
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        return target
-
+    place = _placer(kept)
     for name in written:
         os.replace(site_dir / name, place(name))
     for name, source in files.items():
@@ -272,14 +262,30 @@ def _conflicts(kept: Path, names: list[str]) -> bool:
             for folder in folders if folder)
 
 
+def _placer(folder: Path) -> Callable[[str], str]:
+    """A function giving the path of a site path under `folder`, its folders made once."""
+    made: set[str] = set()
+
+    def place(name: str) -> str:
+        target = os.path.join(folder, name)
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        return target
+
+    return place
+
+
 def _link(source: Path, target: str) -> None:
+    """Hard-link `source` at `target` (a copy across file systems). A file already there is
+    replaced, never written into: it may itself be a link to a cached file."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
     try:
         os.link(source, target)
-    except FileExistsError:
-        os.unlink(target)
-        os.link(source, target)
     except OSError:
-        shutil.copyfile(source, target)  # another file system
+        shutil.copyfile(source, target)
 
 
 def publish_files(site_dir: Path, files: Mapping[str, Path], link: bool) -> None:
@@ -289,24 +295,10 @@ def publish_files(site_dir: Path, files: Mapping[str, Path], link: bool) -> None
     Links are only for previews: the site folder is MkDocs' temporary one, whose files are
     replaced, never edited in place, so the cached files cannot change through it.
     """
-    made: set[str] = set()
+    place = _placer(site_dir)
     for site_path, source in files.items():
-        target = os.path.join(site_dir, site_path)
-        folder = os.path.dirname(target)
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        if link:
-            try:
-                os.link(source, target)
-                continue
-            except FileExistsError:  # a file of docs/ at the same place: ours wins, as in a build
-                os.unlink(target)
-                os.link(source, target)
-                continue
-            except OSError:
-                pass  # another file system
-        shutil.copyfile(source, target)
+        # A file of docs/ at the same place is replaced: ours wins, as in a build.
+        (_link if link else shutil.copyfile)(source, place(site_path))
 
 
 class DeferredFiles:
@@ -460,11 +452,7 @@ class PageReuse:
                 continue
             target = self.folder / dest_uri(src_uri)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.unlink(missing_ok=True)
-            try:
-                os.link(written, target)  # the next build replaces, never edits, the file
-            except OSError:
-                shutil.copyfile(written, target)
+            _link(written, str(target))  # the next build replaces, never edits, the file
             self.entries[src_uri] = _Entry(rendering.page, shown, stash=target)
         self.memo = {}
 
