@@ -8,6 +8,7 @@ import logging
 import os
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, PluginError
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "true")
@@ -210,13 +212,27 @@ class WarningGuard(logging.Handler):
         return [m for m in messages if not any(e in m for e in self.expected)]
 
 
-@pytest.fixture(autouse=True)
-def warnings_guard() -> Iterator[WarningGuard]:
+@contextmanager
+def guarding_warnings() -> Iterator[WarningGuard]:
+    """Watch MkDocs' log for the block; fail if it logged a warning nobody expected."""
     guard = WarningGuard()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(guard)
-    yield guard
-    logger.removeHandler(guard)
+    try:
+        yield guard
+    finally:
+        logger.removeHandler(guard)
     leftover = guard.unexpected()
     if leftover:
         pytest.fail("unexpected warnings:\n" + "\n".join(leftover))
+
+
+@pytest.fixture(autouse=True)
+def warnings_guard() -> Iterator[WarningGuard]:
+    with guarding_warnings() as guard:
+        yield guard
+
+
+def new_mkdocs_process() -> None:
+    """Forget the plugin instance MkDocs keeps for `mkdocs serve`, as a new process would."""
+    dict(MkDocsConfig._schema)["plugins"].plugin_cache.clear()

@@ -19,18 +19,12 @@ from typing import Any
 import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
-from mkdocs.config.defaults import MkDocsConfig
 from PIL import Image
 
-from conftest import TEAMS, Project, differences
+from conftest import TEAMS, Project, differences, new_mkdocs_process
 from storyhub import build_cache, cards, feeds, pages, render, search_index
 from storyhub.model import Story
 from storyhub.plugin import StoryHubPlugin
-
-
-def new_process() -> None:
-    """Forget the plugin instance MkDocs keeps for `mkdocs serve`, as a new process would."""
-    dict(MkDocsConfig._schema)["plugins"].plugin_cache.clear()
 
 
 def build_site(project: Project, site: Path) -> StoryHubPlugin:
@@ -48,7 +42,7 @@ def build_site(project: Project, site: Path) -> StoryHubPlugin:
 
 @pytest.fixture(autouse=True)
 def fresh_plugin() -> None:
-    new_process()
+    new_mkdocs_process()
 
 
 def png(color: str, size: tuple[int, int] = (640, 360)) -> bytes:
@@ -225,13 +219,13 @@ def test_each_story_is_converted_once_and_not_at_all_when_unchanged(
     # Once each, although story pages, listings, feeds, digests and search all show them.
     assert counter.take() == stories
     assert plugin.cache is not None and (plugin.cache.hits, plugin.cache.misses) == (0, 3)
-    new_process()
+    new_mkdocs_process()
     plugin = build_site(project, project.root / "site-b")
     assert counter.take() == []
     assert plugin.cache is not None and (plugin.cache.hits, plugin.cache.misses) == (3, 0)
     project.story("hr", "2026-01-15-people", title="People first", authors=["chloe"],
                   kpis=["turnover"], body=BODY + "\nOne more line.\n")
-    new_process()
+    new_mkdocs_process()
     build_site(project, project.root / "site-c")
     assert counter.take() == ["stories/hr/2026-01-15-people.md"]
 
@@ -296,10 +290,10 @@ def test_after_a_change_a_warm_build_writes_the_bytes_of_a_clean_one(
     before = build_site(project, project.root / "site-before")
     apply = CHANGES[change]
     apply(project, monkeypatch) if change == "template" else apply(project)
-    new_process()  # warm caches on disk, as the next `mkdocs build` would find them
+    new_mkdocs_process()  # warm caches on disk, as the next `mkdocs build` would find them
     warm = build_site(project, project.root / "site-warm")
     assert before.cache is not None and warm.cache is not None
-    new_process()
+    new_mkdocs_process()
     shutil.rmtree(project.root / ".cache")
     build_site(project, project.root / "site-clean")
     changed = differences(project.root / "site-before", project.root / "site-warm")
@@ -332,12 +326,12 @@ def test_feeds_and_digests_come_from_the_cache_until_an_input_changes(
 
     monkeypatch.setattr(feeds.Publisher, "files", counting)
     build_site(project, project.root / "site-a")
-    new_process()
+    new_mkdocs_process()
     build_site(project, project.root / "site-b")
     assert len(made) == 1  # the second build generated no feed
     assert differences(project.root / "site-a", project.root / "site-b") == []
     edit_story_title(project)
-    new_process()
+    new_mkdocs_process()
     build_site(project, project.root / "site-c")
     assert len(made) == 2
     feed = (project.root / "site-c" / "feeds" / "all" / "rss.xml").read_text("utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import mimetypes
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +17,7 @@ import lxml.html
 import pytest
 from PIL import Image
 
-from conftest import SITE_URL, Built, Project, WarningGuard, snapshot
+from conftest import SITE_URL, Built, Project, guarding_warnings, snapshot
 from site_browser import browser, serve
 from storyhub.feeds import absolute_urls, tag_uri
 
@@ -128,13 +127,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     """One site built for all read-only checks of this module (building is the slow part)."""
     project = Project(tmp_path_factory.mktemp("feeds") / "project")
     write_corpus(project)
-    guard = WarningGuard()
-    logging.getLogger("mkdocs").addHandler(guard)
-    try:
+    with guarding_warnings():
         yield project.build()
-    finally:
-        logging.getLogger("mkdocs").removeHandler(guard)
-    assert guard.unexpected() == []
 
 
 def slug_of(url: str) -> str:

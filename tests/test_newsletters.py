@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import NEWSLETTERS, SITE_URL, Built, Project, WarningGuard
+from conftest import NEWSLETTERS, SITE_URL, Built, Project, guarding_warnings
 from site_browser import browser, serve
 from storyhub.model import Newsletter
 from storyhub.newsletters import Issue, period
@@ -59,13 +58,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     project.story("hr", "2026-03-20-draft", title="Draft for HR", authors=["chloe"], draft=True)
     project.story("support", "2099-03-02-later", title="Support later", authors=["ben"])
     project.story("finance", "2026-03-03-unrelated", title="Unrelated finance", authors=["ana"])
-    guard = WarningGuard()
-    logging.getLogger("mkdocs").addHandler(guard)
-    try:
+    with guarding_warnings():
         yield project.build()
-    finally:
-        logging.getLogger("mkdocs").removeHandler(guard)
-    assert guard.unexpected() == []
 
 
 def test_periods_are_iso_weeks_and_calendar_months() -> None:

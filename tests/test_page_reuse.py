@@ -15,9 +15,8 @@ import jinja2
 import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
-from mkdocs.config.defaults import MkDocsConfig
 
-from conftest import TEAMS, Project, snapshot, story_text
+from conftest import TEAMS, Project, new_mkdocs_process, snapshot, story_text
 from storyhub import page_reuse
 from storyhub.plugin import StoryHubPlugin
 
@@ -30,11 +29,6 @@ def differences(first: Path, second: Path) -> list[str]:
     a, b = snapshot(first), snapshot(second)
     return sorted(name for name in a.keys() | b.keys()
                   if a.get(name) != b.get(name) and name not in SITEMAPS)
-
-
-def new_session() -> None:
-    """Forget MkDocs' cached plugin instance, as a new `mkdocs serve` process would."""
-    dict(MkDocsConfig._schema)["plugins"].plugin_cache.clear()
 
 
 def serve_build(project: Project, site: Path) -> StoryHubPlugin:
@@ -52,7 +46,7 @@ def serve_build(project: Project, site: Path) -> StoryHubPlugin:
 @pytest.fixture
 def session(project: Project) -> Iterator[Callable[[str], StoryHubPlugin]]:
     """Builds of one serve session into folders named by the caller; closed at the end."""
-    new_session()
+    new_mkdocs_process()
     project.config(search_index=False)  # Pagefind runs in the background; not compared here
     plugins: list[StoryHubPlugin] = []
 
@@ -63,7 +57,7 @@ def session(project: Project) -> Iterator[Callable[[str], StoryHubPlugin]]:
     yield rebuild
     for plugin in plugins[-1:]:
         plugin.on_shutdown()
-    new_session()
+    new_mkdocs_process()
 
 
 def corpus(project: Project) -> None:
@@ -90,9 +84,9 @@ def edit(project: Project, day: int, **changes: object) -> None:
 
 def fresh(project: Project, name: str) -> Path:
     """The same input built by a new serve session."""
-    new_session()
+    new_mkdocs_process()
     serve_build(project, project.root / name).on_shutdown()
-    new_session()
+    new_mkdocs_process()
     return project.root / name
 
 
