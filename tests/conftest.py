@@ -99,6 +99,7 @@ def differences(first: Path, second: Path) -> list[str]:
 @dataclass
 class Built:
     site: Path
+    plugin: Any = None  # the StoryHub plugin instance that built the site
 
     def path(self, url: str) -> Path:
         target = self.site / url.strip("/")
@@ -170,7 +171,7 @@ class Project:
             build(config)
         finally:
             config.plugins.on_shutdown()
-        return Built(site)
+        return Built(site, config.plugins.get("storyhub"))
 
     def build_error(self) -> str:
         """Build, expecting it to fail; return what MkDocs logged as errors."""

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mkdocs.commands.build import build
-from mkdocs.config import load_config
 from PIL import Image
 
 from conftest import TEAMS, Project, differences, new_mkdocs_process
@@ -29,13 +27,7 @@ from storyhub.plugin import StoryHubPlugin
 
 def build_site(project: Project, site: Path) -> StoryHubPlugin:
     """`mkdocs build --strict` into `site`; returns the plugin instance that built it."""
-    config = load_config(str(project.root / "mkdocs.yml"), strict=True, site_dir=str(site))
-    config.plugins.on_startup(command="build", dirty=False)
-    try:
-        build(config)
-    finally:
-        config.plugins.on_shutdown()
-    plugin = config.plugins["storyhub"]
+    plugin = project.build(site_dir=site).plugin
     assert isinstance(plugin, StoryHubPlugin)
     return plugin
 
