@@ -345,6 +345,7 @@ class Publisher:
     def index_page(self, site: Site) -> Iterator[PageSpec]:
         """The /feeds/ page: every feed, what it holds and its three URLs (a page builder)."""
         yield PageSpec("feeds/", "Feeds", "feeds.html", {
-            "channels": self.channels, "formats": FORMATS, "absolute": self.url,
+            # Plain values only: a page whose context holds a function is never reused.
+            "channels": self.channels, "formats": FORMATS, "base_url": self.base_url,
             "size": self.size,
         }, feed="feeds/all/", description="Every StoryHub feed in RSS, Atom and JSON Feed.")

@@ -7,6 +7,7 @@ bytes cannot be read as YAML front matter at all.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import unicodedata
@@ -297,16 +298,25 @@ def split_story(text: str) -> tuple[str, str, int] | None:
 
 
 class ParseMemo:
-    """Story files parsed by (display path, text), kept between `mkdocs serve` rebuilds."""
+    """Story files as load_story read them, kept between `mkdocs serve` rebuilds.
+
+    A file is read again only when its size, modification or change time, inode or type
+    changed: reading and checking 2,000 unchanged files took a fifth of every rebuild.
+    """
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], tuple[StorySource | None, list[Problem]]] = {}
-        self.used: set[tuple[str, str]] = set()
+        self.entries: dict[tuple[Any, ...], tuple[StorySource | None, list[Problem]]] = {}
+        self.used: set[tuple[Any, ...]] = set()
 
-    def parse(self, path: Path, display: str, text: str) -> tuple[StorySource | None, list[Problem]]:
-        key = (display, text)
+    def load(self, path: Path, root: Path, max_bytes: int) -> tuple[StorySource | None, list[Problem]]:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return _load_story(path, root, max_bytes)  # gone meanwhile: reported as unreadable
+        key = (str(path), str(root), max_bytes, info.st_mode, info.st_ino, info.st_size,
+               info.st_mtime_ns, info.st_ctime_ns)
         if key not in self.entries:
-            self.entries[key] = _parse_story(path, display, text)
+            self.entries[key] = _load_story(path, root, max_bytes)
         self.used.add(key)
         source, problems = self.entries[key]
         return source, list(problems)
@@ -319,6 +329,11 @@ class ParseMemo:
 
 def load_story(path: Path, root: Path, max_bytes: int,
                memo: ParseMemo | None = None) -> tuple[StorySource | None, list[Problem]]:
+    return memo.load(path, root, max_bytes) if memo is not None \
+        else _load_story(path, root, max_bytes)
+
+
+def _load_story(path: Path, root: Path, max_bytes: int) -> tuple[StorySource | None, list[Problem]]:
     display = relpath(path, root)
     if path.is_symlink():
         # A link could publish any file of the machine that builds the site.
@@ -327,8 +342,6 @@ def load_story(path: Path, root: Path, max_bytes: int,
     text, problem = read_text(path, display, max_bytes)
     if problem or text is None:
         return None, [problem] if problem else []
-    if memo is not None:
-        return memo.parse(path, display, text)
     return _parse_story(path, display, text)
 
 
@@ -357,8 +370,9 @@ def _parse_story(path: Path, display: str, text: str) -> tuple[StorySource | Non
 def story_paths(stories_dir: Path) -> tuple[list[Path], list[Path]]:
     """Story files at `<team>/<file>.md`, and Markdown files anywhere else (misplaced)."""
     good, misplaced = [], []
+    prefix = len(str(stories_dir)) + 1
     for path in sorted(stories_dir.rglob("*.md")):
-        depth = len(path.relative_to(stories_dir).parts)
+        depth = str(path)[prefix:].count(os.sep) + 1  # relative_to() cost a tenth of a second
         if depth == 2:
             good.append(path)
         elif not (depth == 1 and path.name.lower() == "readme.md"):

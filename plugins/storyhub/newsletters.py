@@ -103,8 +103,7 @@ class Digests:
         for letter in letters:
             yield PageSpec(
                 f"newsletters/{letter.id}/", letter.title, "newsletter.html",
-                {"letter": letter, "letter_issues": self.issues[letter.id], "formats": FORMATS,
-                 "absolute": self.publisher.url},
+                {"letter": letter, "letter_issues": self.issues[letter.id], "formats": FORMATS},
                 feed=f"feeds/newsletters/{letter.id}/", description=letter.description,
             )
 
