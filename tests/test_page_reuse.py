@@ -8,6 +8,7 @@ lists the pages a rebuild rendered).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -262,3 +263,25 @@ def test_a_rebuild_into_the_same_folder_leaves_what_a_fresh_preview_writes(
     folders = [p for p in (project.root / "site").rglob("*") if p.is_dir() and not any(p.iterdir())]
     assert folders == []  # no empty folder of a story that is gone
     assert not (project.root / "site" / page_reuse.KEPT).exists()
+
+
+def test_the_parse_memo_reads_a_story_again_when_its_file_changes(tmp_path: Path) -> None:
+    from storyhub import load
+
+    path = tmp_path / "stories" / "hr" / "2026-03-02-x.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(story_text("First title"), "utf-8")
+    memo = load.ParseMemo()
+    first, _ = load.load_story(path, tmp_path, 100_000, memo)
+    assert first is not None and first.entry.data["title"] == "First title"
+    assert load.load_story(path, tmp_path, 100_000, memo)[0] is first  # not read again
+    # The same size, written in place (same inode); the file system's clock has to move on,
+    # as for the watcher of `mkdocs serve`, which compares the same times and sizes.
+    time.sleep(0.05)
+    path.write_text(story_text("Other title"), "utf-8")
+    second, _ = load.load_story(path, tmp_path, 100_000, memo)
+    assert second is not None and second.entry.data["title"] == "Other title"
+    path.unlink()
+    path.symlink_to(tmp_path / "elsewhere.md")
+    third, problems = load.load_story(path, tmp_path, 100_000, memo)
+    assert third is None and "symbolic link" in problems[0].message
