@@ -285,3 +285,25 @@ def test_the_parse_memo_reads_a_story_again_when_its_file_changes(tmp_path: Path
     path.symlink_to(tmp_path / "elsewhere.md")
     third, problems = load.load_story(path, tmp_path, 100_000, memo)
     assert third is None and "symbolic link" in problems[0].message
+
+
+def test_deferred_files_wait_for_a_pause_and_a_newer_build_cancels_them(tmp_path: Path) -> None:
+    errors: list[Exception] = []
+    deferred = page_reuse.DeferredFiles(errors.append)
+    produced: list[str] = []
+
+    def produce() -> Iterator[tuple[str, str]]:
+        produced.append("run")
+        yield "feeds/all/feed.json", "{}"
+
+    deferred.start(tmp_path, produce, delay=30)
+    time.sleep(0.2)
+    assert produced == []  # still waiting for the writer to pause
+    deferred.cancel()  # the next rebuild: nothing was written
+    assert produced == [] and not (tmp_path / "feeds").exists()
+    started = time.perf_counter()
+    deferred.start(tmp_path, produce, delay=30)
+    deferred.wait()  # `mkdocs serve` stopping (or a test) does not wait for the pause
+    assert time.perf_counter() - started < 10
+    assert produced == ["run"] and (tmp_path / "feeds/all/feed.json").read_text() == "{}"
+    assert errors == []

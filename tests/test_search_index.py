@@ -185,6 +185,17 @@ def test_preview_indexes_in_the_background_and_a_new_build_cancels_it(project: P
     assert [b.name for b in bundles(built.site)] == ["pagefind", "pagefind-2"]
     assert sorted(p.name for p in built.site.iterdir() if p.name.startswith(".")) == []
 
+    # A preview's run waits for the writer to pause; a rebuild within the pause cancels it
+    # before it has started anything.
+    for bundle in bundles(built.site):
+        shutil.rmtree(bundle)
+    finished.clear()
+    indexer.start(built.site, shards, delay=30)
+    indexer.cancel()
+    assert indexer.threads == [] and done[2:] == [] and bundles(built.site) == []
+    indexer.start(built.site, shards, delay=0.2)
+    assert finished.wait(60) and isinstance(done[2], IndexReport)
+
 
 def test_shards_hold_at_most_shard_size_stories_newest_first_and_pages_in_the_first() -> None:
     stories = [f"stories/s{n}/index.html" for n in range(5)]

@@ -459,7 +459,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.config.enabled and self.config.search_index and self.preview:
             # Pagefind takes seconds at thousands of stories; the preview must not wait for it.
             self.indexer.start(Path(config.site_dir), shards,
-                               keep_index_url=not config.use_directory_urls)
+                               keep_index_url=not config.use_directory_urls,
+                               delay=search_index.PREVIEW_DELAY_S)
         elif self.config.enabled and self.config.search_index:
             try:
                 report = search_index.build_index(
@@ -476,7 +477,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self._check_conservation(config)
         if self.config.enabled and self.deferred_files is not None:
             # Last: its thread would slow down the rest of the build (the GIL).
-            self.deferred.start(Path(config.site_dir), self.deferred_files)
+            self.deferred.start(Path(config.site_dir), self.deferred_files,
+                                delay=search_index.PREVIEW_DELAY_S)
 
     def _check_conservation(self, config: MkDocsConfig) -> None:
         """Fail the build when a story is missing, duplicated or misplaced in the output."""
