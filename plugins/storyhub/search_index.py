@@ -261,8 +261,9 @@ class BackgroundIndexer:
     Under `mkdocs serve` the page a writer is editing must appear in about a second, while
     Pagefind needs a few milliseconds per story. So the preview runs Pagefind in the
     background, in a temporary folder beside the site, and moves the finished shards into
-    place; it starts once no rebuild came for PREVIEW_DELAY_S seconds, at a low priority. The next rebuild cancels a run that has not finished without waiting for it: the
-    run notices, stops and removes its folder by itself.
+    place; it starts once no rebuild came for PREVIEW_DELAY_S seconds, at a low priority.
+    The next rebuild cancels a run that has not finished without waiting for it: the run
+    notices, stops and removes its folder by itself.
     """
 
     def __init__(self, on_done: Callable[[IndexReport | SearchIndexError], None]):
