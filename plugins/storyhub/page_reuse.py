@@ -209,16 +209,27 @@ def set_aside(site_dir: Path) -> None:
 
 def _walk(folder: Path, skip: str = "") -> list[str]:
     """Every file under `folder` as a relative POSIX path (not below the entry `skip`)."""
-    found = []
-    top = str(folder)
-    for root, dirs, names in os.walk(top):
-        if root == top:
-            dirs[:] = [d for d in dirs if d != skip]
-            found += names
-        else:
-            base = root[len(top) + 1:].replace(os.sep, "/")
-            found += [f"{base}/{name}" for name in names]
-    return found
+    return list(_scan(folder, skip)[0])
+
+
+def _scan(folder: Path, skip: str = "") -> tuple[dict[str, int], set[str]]:
+    """Files under `folder` (relative POSIX path -> inode, which the directory listing
+    gives for free) and its folders ('' for `folder` itself), not below the entry `skip`."""
+    files: dict[str, int] = {}
+    folders = {""}
+    pending = [""]
+    while pending:
+        base = pending.pop()
+        with os.scandir(os.path.join(folder, base)) as entries:
+            for entry in entries:
+                name = f"{base}/{entry.name}" if base else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if name != skip:
+                        folders.add(name)
+                        pending.append(name)
+                else:
+                    files[name] = entry.inode()
+    return files, folders
 
 
 def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
@@ -227,32 +238,42 @@ def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
     cached file, hard-linked; a link already in place is kept).
 
     Files are only ever replaced (os.replace), never written into, so no cached file changes
-    through a link. Anything of the last output that this build did not write goes.
+    through a link. Anything of the last output that this build did not write goes. The
+    kept folder is listed once (file, folder, inode) instead of asking about each of the
+    ~5,000 files of a 2,000-story site (0.2 s of every rebuild).
     """
     kept = site_dir / KEPT
-    written = _walk(site_dir, skip=KEPT) if kept.is_dir() else []
-    if not kept.is_dir() or _conflicts(kept, [*written, *files]):
-        shutil.rmtree(kept, ignore_errors=True)  # nothing set aside, or a file became a folder
+    if not kept.is_dir():
         publish_files(site_dir, files, link=True)
         return
-    place = _placer(kept)
+    written = _walk(site_dir, skip=KEPT)
+    old, folders = _scan(kept)
+    wanted = {*written, *files}
+    parents = {os.path.dirname(name) for name in wanted}
+    for parent in list(parents):
+        while parent:
+            parent = os.path.dirname(parent)
+            parents.add(parent)
+    if wanted & folders or parents & old.keys():  # a file became a folder, or the reverse
+        shutil.rmtree(kept, ignore_errors=True)
+        publish_files(site_dir, files, link=True)
+        return
+    place = _placer(kept, folders)
     for name in written:
         os.replace(site_dir / name, place(name))
+    device = os.stat(kept).st_dev
     for name, source in files.items():
+        if name in old and name not in written:
+            info = os.stat(source)
+            if (info.st_dev, info.st_ino) == (device, old[name]):
+                continue  # the same file, linked by the last build
         target = place(name)
-        try:
-            if os.path.samefile(target, source):
-                continue
-        except OSError:
-            pass  # not there yet
         _link(source, target + ".new")
         os.replace(target + ".new", target)
-    wanted = {*written, *files}
-    for name in _walk(kept):
-        if name not in wanted:
-            os.unlink(kept / name)
-            with contextlib.suppress(OSError):  # folders left empty go too
-                os.removedirs(os.path.dirname(kept / name))
+    for name in old.keys() - wanted:
+        os.unlink(kept / name)
+        with contextlib.suppress(OSError):  # folders left empty go too
+            os.removedirs(os.path.dirname(kept / name))
     for name in os.listdir(site_dir):
         if not name.startswith("."):
             shutil.rmtree(site_dir / name)  # MkDocs' folders, emptied above
@@ -261,22 +282,10 @@ def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
     kept.rmdir()
 
 
-def _conflicts(kept: Path, names: list[str]) -> bool:
-    """Whether a file would go where the last output has a folder, or below one of its files."""
-    top = str(kept) + "/"
-    folders = {os.path.dirname(name) for name in names}
-    for folder in list(folders):
-        while folder:
-            folder = os.path.dirname(folder)
-            folders.add(folder)
-    return any(os.path.isdir(top + name) for name in names) or \
-        any(os.path.lexists(top + folder) and not os.path.isdir(top + folder)
-            for folder in folders if folder)
-
-
-def _placer(folder: Path) -> Callable[[str], str]:
-    """A function giving the path of a site path under `folder`, its folders made once."""
-    made: set[str] = set()
+def _placer(folder: Path, existing: Iterable[str] = ()) -> Callable[[str], str]:
+    """A function giving the path of a site path under `folder`, its folders made once
+    (`existing`: folders known to be there, relative to `folder`)."""
+    made = {os.path.join(folder, name) if name else str(folder) for name in existing}
 
     def place(name: str) -> str:
         target = os.path.join(folder, name)
