@@ -307,3 +307,42 @@ def test_deferred_files_wait_for_a_pause_and_a_newer_build_cancels_them(tmp_path
     assert time.perf_counter() - started < 10
     assert produced == ["run"] and (tmp_path / "feeds/all/feed.json").read_text() == "{}"
     assert errors == []
+
+
+def test_merge_kept_keeps_links_in_place_and_handles_a_file_that_became_a_folder(
+        tmp_path: Path) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    cache.mkdir()
+    (cache / "card.png").write_bytes(b"card")
+    (cache / "page.html").write_bytes(b"old page")
+
+    def last_build(*names: str) -> None:
+        for name in names:
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            (site / name).write_text(f"last {name}")
+        page_reuse.set_aside(site)
+
+    site.mkdir()
+    page_reuse.publish_files(site, {"cards/a.png": cache / "card.png",
+                                    "stories/a/index.html": cache / "page.html"}, link=True)
+    last_build("index.html", "gone/index.html")
+    linked = (site / page_reuse.KEPT / "cards/a.png").stat().st_ino
+    (cache / "page.html").unlink()
+    (cache / "page.html").write_bytes(b"new page")  # re-rendered: a new file at the same path
+    (site / "index.html").write_text("new home")  # what MkDocs wrote this time
+    page_reuse.merge_kept(site, {"cards/a.png": cache / "card.png",
+                                 "stories/a/index.html": cache / "page.html"})
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()) == [
+        "cards/a.png", "index.html", "stories/a/index.html"]
+    assert (site / "cards/a.png").stat().st_ino == linked  # left in place
+    assert (site / "stories/a/index.html").read_bytes() == b"new page"
+    assert (site / "index.html").read_text() == "new home" and not (site / "gone").exists()
+
+    # `stories/a` was a page's folder; now a file of that name is written.
+    page_reuse.set_aside(site)
+    (site / "stories").mkdir()
+    (site / "stories/a").write_text("a file now")
+    page_reuse.merge_kept(site, {"cards/a.png": cache / "card.png"})
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()) == [
+        "cards/a.png", "stories/a"]
+    assert not (site / page_reuse.KEPT).exists()
