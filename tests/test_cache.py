@@ -263,6 +263,16 @@ def edit_template(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "TEMPLATES", templates)
 
 
+def add_docs_page(project: Project) -> None:
+    # A hand-written page: a new entry in the navigation that every page shows.
+    (project.root / "docs" / "guide.md").write_text("# Guide\n\nHow we work.\n", "utf-8")
+
+
+def edit_site_name(project: Project) -> None:
+    text = (project.root / "mkdocs.yml").read_text("utf-8")
+    project.config(text=text.replace("site_name: Test Stories", "site_name: Our Stories"))
+
+
 CHANGES: dict[str, Callable[..., None]] = {
     "story body": edit_story_body,
     "story title": edit_story_title,
@@ -271,6 +281,8 @@ CHANGES: dict[str, Callable[..., None]] = {
     "cover image": replace_cover,
     "inline image": replace_inline_image,
     "template": edit_template,
+    "docs page": add_docs_page,
+    "site name": edit_site_name,
 }
 
 
@@ -291,6 +303,51 @@ def test_after_a_change_a_warm_build_writes_the_bytes_of_a_clean_one(
     changed = differences(project.root / "site-before", project.root / "site-warm")
     assert changed, "the change must show in the output, or this test proves nothing"
     assert differences(project.root / "site-warm", project.root / "site-clean") == []
+
+
+def test_a_warm_build_writes_the_pages_an_edit_cannot_change_from_the_last_build(
+        project: Project) -> None:
+    small_corpus(project)
+    first = build_site(project, project.root / "site-a")
+    assert first.page_cache is not None and first.kept == {}
+    generated = set(first.specs)
+    new_mkdocs_process()
+    second = build_site(project, project.root / "site-b")
+    assert set(second.kept) == generated  # nothing changed: no page is rendered
+    edit_story_title(project)
+    new_mkdocs_process()
+    third = build_site(project, project.root / "site-c")
+    rendered = generated - set(third.kept)
+    # The story's page and the listings that show its title; not the pages of other stories.
+    assert {"stories/launch/index.md", "index.md", "teams/marketing/index.md",
+            "kpis/nps/index.md", "archive/index.md"} <= rendered
+    assert {"authors/chloe/index.md", "kpis/turnover/index.md", "teams/hr/index.md"} \
+        <= set(third.kept)
+    assert "Launch day, revisited" in (project.root / "site-c/index.html").read_text("utf-8")
+    kept_files = sorted(p.name for p in (project.root / ".cache/pages").iterdir())
+    assert len(kept_files) == len(generated) + 1  # one file per page and the index
+
+
+def test_a_config_value_from_the_environment_counts_too(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STORYHUB_TEST_NAME", raising=False)
+    text = (project.root / "mkdocs.yml").read_text("utf-8")
+    project.config(text=text.replace("site_name: Test Stories",
+                                     "site_name: !ENV [STORYHUB_TEST_NAME, 'Test Stories']"))
+    small_corpus(project)
+    build_site(project, project.root / "site-a")
+    monkeypatch.setenv("STORYHUB_TEST_NAME", "Renamed Stories")
+    new_mkdocs_process()
+    warm = build_site(project, project.root / "site-b")
+    assert warm.page_cache is not None and warm.kept == {}  # every page shows the site name
+    assert "Renamed Stories" in (project.root / "site-b/stories/launch/index.html").read_text("utf-8")
+
+
+def test_pages_are_not_kept_when_another_plugin_could_change_them(project: Project) -> None:
+    project.config(extra_plugin="  - search\n")
+    small_corpus(project)
+    plugin = build_site(project, project.root / "site-a")
+    assert plugin.page_cache is None and not (project.root / ".cache/pages").exists()
 
 
 def test_cards_drawn_by_a_worker_process_equal_cards_drawn_here(tmp_path: Path) -> None:

@@ -191,6 +191,7 @@ def test_a_context_with_a_function_never_matches_and_stories_count_as_slugs() ->
         page_reuse.signature({"a": [story("Two")]}, {})  # titles are checked per story
     assert page_reuse.signature({"a": [1, 2]}, {}) != page_reuse.signature({"a": [2, 1]}, {})
     assert page_reuse.signature({"f": len}, {}) != page_reuse.signature({"f": len}, {})
+    assert page_reuse.signature({"b": b"text"}, {}) == page_reuse.signature({"b": b"text"}, {})
 
 
 def test_templates_note_the_stories_whose_displayed_data_they_read() -> None:
@@ -346,3 +347,14 @@ def test_merge_kept_keeps_links_in_place_and_handles_a_file_that_became_a_folder
     assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()) == [
         "cards/a.png", "stories/a"]
     assert not (site / page_reuse.KEPT).exists()
+
+
+def test_a_signature_that_cannot_match_does_not_match_in_another_process_either() -> None:
+    import subprocess
+    import sys
+
+    code = ("from storyhub import page_reuse; "
+            "print(repr(page_reuse.signature({'f': len}, {})))")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)]
+    assert runs[0] and runs[0] != runs[1]  # page_cache.py keeps digests between builds

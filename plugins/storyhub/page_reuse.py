@@ -39,6 +39,7 @@ import dataclasses
 import hashlib
 import itertools
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -68,6 +69,9 @@ class _Never:
     """A value equal to nothing, for context values that cannot be compared (functions)."""
 
     _made = itertools.count()
+    # Digests are kept from one build to the next (page_cache.py): a number alone would
+    # come out the same in the next process.
+    _process = secrets.token_hex(8)
 
     def __init__(self) -> None:
         self.number = next(self._made)
@@ -76,7 +80,8 @@ class _Never:
         return False
 
     def __repr__(self) -> str:
-        return f"<never {self.number}>"  # unique, so a digest of it matches nothing either
+        # Unique, so a digest of it matches nothing either, in this process or another.
+        return f"<never {self._process} {self.number}>"
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -102,7 +107,7 @@ def signature(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
     """
     if isinstance(value, Story):
         return ("story", value.slug)
-    if isinstance(value, str | int | float | bool | date | type(None)):
+    if isinstance(value, str | bytes | int | float | bool | date | type(None)):
         return value
     known = memo.get(id(value))
     if known is not None:
@@ -147,6 +152,17 @@ class TrackingEnvironment(jinja2.Environment):
             elif isinstance(value, Rendered):
                 self.touched.add(argument if isinstance(argument, str) else EVERY_STORY)
         return value
+
+
+def tracked(env: jinja2.Environment, touched: set[str], make: Callable[[], str]) -> str:
+    """`make()`, with `env` (if a TrackingEnvironment) adding the stories it reads to `touched`."""
+    if not isinstance(env, TrackingEnvironment):
+        return make()
+    env.touched = touched
+    try:
+        return make()
+    finally:
+        env.touched = None
 
 
 def folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -461,13 +477,9 @@ class PageReuse:
                 return entry.content
             self.will_render(spec)
         rendering = self.rendered.get(spec.src_uri)
-        if rendering is None or not isinstance(env, TrackingEnvironment):
+        if rendering is None:
             return make()
-        env.touched = rendering.stories
-        try:
-            html = make()
-        finally:
-            env.touched = None
+        html = tracked(env, rendering.stories, make)
         if in_nav:
             rendering.content = html
         return html

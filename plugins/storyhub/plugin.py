@@ -33,6 +33,7 @@ from . import (
     images,
     load,
     newsletters,
+    page_cache,
     page_reuse,
     pages,
     preview,
@@ -115,6 +116,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # second per template on every build and every preview rebuild.
         self.bytecode: build_cache.TemplateCache | None = None
         self.dirty = False
+        self.page_cache: page_cache.PageCache | None = None
+        self.kept: dict[str, Path] = {}  # src_uri -> kept output (page_cache.py)
+        self.touched: dict[str, set[str]] = {}  # src_uri -> stories its template read
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         """Remember whether we preview (serve shows drafts and scheduled stories)."""
@@ -192,6 +196,11 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Let the theme's templates use the compiled-template cache too."""
         if self.config.enabled and self.bytecode is not None:
             env.bytecode_cache = self.bytecode
+        if self.config.enabled and self.kept:
+            # Pages kept from the last build render nothing; on_post_page gives their bytes.
+            assert env.loader is not None
+            env.loader = jinja2.ChoiceLoader([
+                jinja2.DictLoader({page_cache.REUSED_TEMPLATE: ""}), env.loader])
         return env
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
@@ -257,11 +266,15 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                    "search_shard_size": self.config.search_shard_size},
         )
         # Previews note which stories each page reads, to reuse pages on the next rebuild.
+        keeps_pages = self._keeps_pages(config)
         self.env = pages.make_environment(
-            page_reuse.TrackingEnvironment if self.preview else jinja2.Environment, self.bytecode)
+            page_reuse.TrackingEnvironment if self.preview or keeps_pages else jinja2.Environment,
+            self.bytecode)
         publications = self._publications(config) if self.config.feeds else None
         specs = pages.all_pages(self.site, publications[0] if publications else ())
         reuse = self._page_reuse(config, image_set)
+        self.page_cache = self._page_cache(config, image_set) if keeps_pages else None
+        self.kept, self.touched = {}, {}
         self.specs = {}
         for spec in specs:
             if files.get_file_from_path(spec.src_uri) is not None:
@@ -276,6 +289,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 continue
             if reuse and not in_nav:
                 reuse.will_render(spec)
+            kept = self.page_cache.kept(spec) if self.page_cache else None
+            if kept:
+                self.kept[spec.src_uri] = kept
             self.specs[spec.src_uri] = spec
             title = spec.title.replace("\n", " ")
             files.append(File.generated(
@@ -353,6 +369,14 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         else:
             files.append(File.generated(config, site_path, abs_src_path=str(source)))
 
+    def _site_state(self, config: MkDocsConfig, image_set: images.ImageSet) -> page_reuse.SiteState:
+        folders = [Path(config.docs_dir), pages.TEMPLATES, ASSETS]
+        if config.theme.custom_dir:
+            folders.append(Path(config.theme.custom_dir))
+        return page_reuse.site_state(
+            Path(config.config_file_path), folders, self.site.catalog, self.site.now,
+            self.problems, {path: p.key for path, p in image_set.processed.items()})
+
     def _page_reuse(self, config: MkDocsConfig,
                     image_set: images.ImageSet) -> page_reuse.PageReuse | None:
         """Under `mkdocs serve` (not --dirty): the pages of the last build, ready for this one."""
@@ -360,16 +384,23 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             return None
         if self.page_reuse is None:
             self.page_reuse = page_reuse.PageReuse()
-        folders = [Path(config.docs_dir), pages.TEMPLATES, ASSETS]
-        if config.theme.custom_dir:
-            folders.append(Path(config.theme.custom_dir))
-        state = page_reuse.site_state(
-            Path(config.config_file_path), folders, self.site.catalog, self.site.now,
-            self.problems, {path: p.key for path, p in image_set.processed.items()})
+        state = self._site_state(config, image_set)
         self.page_reuse.start(state, self.site.catalog.stories, self.site.rendered)
         if isinstance(self.env, page_reuse.TrackingEnvironment):
             self.env.rendered = self.site.rendered
         return self.page_reuse
+
+    def _keeps_pages(self, config: MkDocsConfig) -> bool:
+        """Whether this build keeps its pages for the next one (page_cache.py): a build (not
+        a preview, not dirty) with a cache folder, of a site where StoryHub is the only plugin."""
+        return not self.preview and not self.dirty and bool(self.config.cache_dir) \
+            and list(config.plugins) == ["storyhub"]
+
+    def _page_cache(self, config: MkDocsConfig, image_set: images.ImageSet) -> page_cache.PageCache:
+        key = page_cache.site_key(self._site_state(config, image_set), config, self.config)
+        return page_cache.PageCache.open(
+            self.root / self.config.cache_dir / "pages", key,
+            page_cache.story_digests(self.site.catalog.stories, self.site.rendered))
 
     def _inline_url(self, config: MkDocsConfig) -> Any:
         def to_url(target: str) -> str | None:
@@ -399,12 +430,20 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig,
                         files: Files) -> str | None:
         spec = self.specs.get(page.file.src_uri)
+        if spec is not None and spec.src_uri in self.kept:
+            page.meta["template"] = page_cache.REUSED_TEMPLATE
+            return ""
         if spec is not None:
             def make() -> str:
                 return pages.render_page(self.env, self.site, spec, page.url)
 
-            html = self.page_reuse.render(spec, self.env, make, spec.in_nav) \
-                if self.page_reuse and self.preview else make()
+            if self.page_reuse and self.preview:
+                html = self.page_reuse.render(spec, self.env, make, spec.in_nav)
+            elif self.page_cache:
+                html = page_reuse.tracked(self.env, self.touched.setdefault(spec.src_uri, set()),
+                                          make)
+            else:
+                html = make()
         elif self.config.search_index:
             # Hand-written pages are searchable; generated listings are not (stories mark
             # their own body in the template).
@@ -420,15 +459,18 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if not self.config.enabled:
             return None
         spec = self.specs.get(page.file.src_uri)
+        if spec is not None and spec.src_uri in self.kept:
+            return self.kept[spec.src_uri].read_bytes().decode("utf-8")
         output = theme_html.valid_html(output)
         if self.config.search_index:
             action = get_relative_url(self.site.page_url(search.SEARCH_PATH), page.url)
             output = search.header_search(output, action)
         tags = [tag for make in self.head_tags for tag in make(spec, page)]
-        if not tags:
-            return output
-        head = "\n".join(tags) + "\n</head>"
-        return output.replace("</head>", head, 1)
+        if tags:
+            output = output.replace("</head>", "\n".join(tags) + "\n</head>", 1)
+        if spec is not None and self.page_cache is not None:
+            self.page_cache.store(spec, self.touched.get(spec.src_uri, ()), output)
+        return output
 
     def on_post_template(self, output_content: str, /, *, template_name: str,
                          config: MkDocsConfig) -> str | None:
@@ -441,6 +483,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Persist the render cache for the next build, then index the built site for search."""
         if self.config.enabled and self.cache is not None and not self.preview:
             self.cache.save()  # a preview saves it once, when `mkdocs serve` stops
+        if self.config.enabled and self.page_cache is not None:
+            self.page_cache.save()
+            log.info(f"storyhub: {len(self.kept)} pages kept from the last build, "
+                     f"{len(self.specs) - len(self.kept)} rendered")
         if self.config.enabled and self.card_drawing is not None:
             self.card_drawing.wait()
             # Hard links in a preview (MkDocs' temporary folder); copies in a real build.
