@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import TEAMS, Project, differences, new_mkdocs_process
+from conftest import TEAMS, Project, WarningGuard, differences, new_mkdocs_process
 from storyhub import build_cache, cards, feeds, pages, render, search_index
 from storyhub.model import Story
 from storyhub.plugin import StoryHubPlugin
@@ -348,6 +348,25 @@ def test_pages_are_not_kept_when_another_plugin_could_change_them(project: Proje
     small_corpus(project)
     plugin = build_site(project, project.root / "site-a")
     assert plugin.page_cache is None and not (project.root / ".cache/pages").exists()
+
+
+def test_a_dirty_build_neither_keeps_nor_takes_pages(
+        project: Project, warnings_guard: WarningGuard) -> None:
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    warnings_guard.expect("A 'dirty' build is being performed")
+    small_corpus(project)
+    build_site(project, project.root / "site")
+    before = sorted((project.root / ".cache/pages").iterdir())
+    new_mkdocs_process()
+    # `mkdocs build --dirty` writes into the files already there.
+    config = load_config(str(project.root / "mkdocs.yml"), site_dir=str(project.root / "site"))
+    config.plugins.on_startup(command="build", dirty=True)
+    build(config, dirty=True)
+    plugin = config.plugins["storyhub"]
+    assert plugin.page_cache is None and plugin.kept == {}
+    assert sorted((project.root / ".cache/pages").iterdir()) == before
 
 
 def test_cards_drawn_by_a_worker_process_equal_cards_drawn_here(tmp_path: Path) -> None:
