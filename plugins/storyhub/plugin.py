@@ -265,7 +265,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             extra={"home_latest": self.config.home_latest, "images": image_set,
                    "search_shard_size": self.config.search_shard_size},
         )
-        # Previews note which stories each page reads, to reuse pages on the next rebuild.
+        # Previews and builds that keep their pages note which stories each page reads:
+        # a page is reused while those stories stay the same (page_reuse.py, page_cache.py).
         keeps_pages = self._keeps_pages(config)
         self.env = pages.make_environment(
             page_reuse.TrackingEnvironment if self.preview or keeps_pages else jinja2.Environment,
