@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import Built, Project, snapshot
+from storyhub.cards import CARD_DIR
 
 
 def test_story_page_shows_everything_the_story_says(project: Project) -> None:
@@ -126,3 +129,17 @@ def test_no_external_requests_in_pages(project: Project) -> None:
             if element.tag == "link" and element.get("rel") == "canonical":
                 continue
             assert not url.startswith(("http:", "https:", "//")), (page, url)
+
+
+@pytest.mark.parametrize(("docs_file", "message"), [
+    ("teams/hr/index.md", "docs/teams/hr/index.md conflicts with the generated page /teams/hr/"),
+    (f"{CARD_DIR}launch.png", f"docs/{CARD_DIR}launch.png conflicts with the generated social card"),
+    ("feeds/all/feed.json", "docs/feeds/all/feed.json conflicts with the generated /feeds/all/feed.json"),
+])
+def test_a_hand_written_file_where_a_generated_one_goes_fails_the_build(
+        project: Project, docs_file: str, message: str) -> None:
+    project.story("hr", "2026-03-02-launch", title="Launch", authors=["chloe"])
+    path = project.root / "docs" / docs_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"# Mine\n")
+    assert message in project.build_error()

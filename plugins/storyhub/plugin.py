@@ -167,6 +167,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
         self.indexer.cancel(wait=False)  # before MkDocs cleans the site folder for this build
+        self.page_cache, self.kept, self.touched = None, {}, {}
         self.deferred.cancel()
         if self.card_drawing is not None:  # left over by a build that failed
             self.card_drawing.wait()
@@ -219,6 +220,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Load and validate every story, then add the generated pages and media."""
         if not self.config.enabled:
             return None
+        # Site paths of the files already there (docs/, other plugins): ours must not shadow
+        # them. One set instead of asking `files` for each of thousands of pages.
+        taken = {file.src_uri for file in files}
         loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes,
                                self.parse_memo if self.preview else None)
         checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
@@ -243,7 +247,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # Drafts and scheduled stories: the conservation check makes sure they appear nowhere.
         self.hidden = [s for s in stories if s.slug not in cat.by_slug]
         self.after_build: dict[str, Path] = {}  # site path -> file, put in place after the build
-        self._start_cards(files, config, cat, processed)
+        self._start_cards(taken, config, cat, processed)
         assert self.cache is not None
         renderer = render.Renderer(
             config.markdown_extensions, config.mdx_configs, self._inline_url(config)
@@ -278,7 +282,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.kept, self.touched = {}, {}
         self.specs = {}
         for spec in specs:
-            if files.get_file_from_path(spec.src_uri) is not None:
+            if spec.src_uri in taken:
                 raise PluginError(
                     f"storyhub: docs/{spec.src_uri} conflicts with the generated page "
                     f"/{spec.path}; rename or remove the hand-written file"
@@ -315,7 +319,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             # The page being previewed need not wait for feeds and digests (page_reuse.py).
             self.deferred_files, produce = produce, None
         for path, content in produce() if produce else ():
-            if files.get_file_from_path(path) is not None:
+            if path in taken:
                 raise PluginError(f"storyhub: docs/{path} conflicts with the generated /{path}; "
                                   "rename or remove the hand-written file")
             files.append(File.generated(config, path, content=content))
@@ -342,7 +346,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         store = build_cache.FileSetCache(self.root / self.config.cache_dir / "publications")
         return [publisher.index_page, digests.pages], lambda: iter(store.files(key, produce))
 
-    def _start_cards(self, files: Files, config: MkDocsConfig, cat: catalog_mod.Catalog,
+    def _start_cards(self, taken: set[str], config: MkDocsConfig, cat: catalog_mod.Catalog,
                      covers: dict[str, images.Processed]) -> None:
         """Start drawing the social cards, which go on while the Markdown and the pages are
         rendered (cards.CardDrawing); they are put in the site after the build."""
@@ -352,7 +356,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                                 images.ImageSet(dict(covers), self.image_store, media_path),
                                 card_dir)
         for story in cat.stories:
-            if files.get_file_from_path(cards.card_path(story)) is not None:
+            if cards.card_path(story) in taken:
                 raise PluginError(f"storyhub: docs/{cards.card_path(story)} conflicts with the "
                                   "generated social card; rename or remove the hand-written file")
             self.after_build[cards.card_path(story)] = jobs[story.slug][0]
