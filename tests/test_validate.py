@@ -71,6 +71,21 @@ def test_duplicate_slugs_name_both_files(project: Project) -> None:
     assert "also used by stories/support/2026-04-02-other.md" in found[0]
 
 
+@pytest.mark.parametrize("written", ["''", "", "'  '"])
+def test_an_empty_slug_falls_back_to_the_file_name_with_a_warning(
+        project: Project, written: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    text = story_text(authors=["chloe"]).replace("---\n", f"---\nslug: {written}\n", 1)
+    project.add("hr/2026-03-02-welcome.md", text)
+    stories = project.root / "stories"
+    checked = validate(load_all(stories, project.root), stories, project.root, ZoneInfo("UTC"))
+    assert [s.slug for s in checked.stories] == ["welcome"]  # not dropped without a word
+    assert [str(p) for p in checked.problems] == [
+        "stories/hr/2026-03-02-welcome.md:2: slug is empty (the file name's 'welcome' is used; "
+        "write a slug or remove the line)"]
+
+
 def test_cover_needs_alt_text(project: Project) -> None:
     project.add("hr/images/a.png", b"\x89PNG\r\n\x1a\n")
     project.add("hr/2026-03-02-x.md", story_text(authors=["chloe"], cover="images/a.png"))

@@ -494,7 +494,13 @@ def build_story(source: StorySource, registry: Registry, stories_dir: Path, root
         c.add("cover_alt", "cover_alt without a cover", "add 'cover: images/...' or remove it",
               severity="warning")
 
-    slug = c.text("slug") if "slug" in data else (match.group(2) if match else "")
+    slug = c.text("slug")
+    if not slug:
+        if "slug" in data and isinstance(data["slug"], str | None) and match:
+            # An empty `slug:` would otherwise leave the story without a URL, silently.
+            c.add("slug", "slug is empty", f"the file name's '{match.group(2)}' is used; "
+                  "write a slug or remove the line", severity="warning")
+        slug = match.group(2) if match else ""
     if slug and not SLUG_RE.match(slug):
         c.add("slug" if "slug" in data else "title", f"slug {slug!r} is not a valid URL slug",
               "use lowercase letters, digits and single hyphens, e.g. 'new-onboarding'")
