@@ -46,7 +46,7 @@ from . import (
     validate,
 )
 from . import catalog as catalog_mod
-from .model import Problem
+from .model import Problem, Registry, Story
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
 ASSETS = Path(__file__).parent / "assets"
@@ -223,23 +223,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # Site paths of the files already there (docs/, other plugins): ours must not shadow
         # them. One set instead of asking `files` for each of thousands of pages.
         taken = {file.src_uri for file in files}
-        loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes,
-                               self.parse_memo if self.preview else None)
-        checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
+        registry, stories, processed = self._checked_stories()
         assert self.image_store is not None
-        # Decoding images is part of validation: a bad image fails the build with the rest.
-        image_problems, processed = images.check(checked.images, self.root, self.image_store)
-        checked.problems.extend(image_problems)
-        for warning in checked.warnings:
-            log.warning(str(warning))
-        if checked.errors and not self.preview:
-            raise PluginError(format_problems(checked.problems))
-        if checked.errors:
-            # The preview keeps serving: the problems go on every page and the broken parts
-            # are left out, so fixing a file brings its story back on the next rebuild.
-            log.error(preview.log_text(checked.errors))
-        self.problems = checked.problems if self.preview else []
-        registry, stories = preview.usable(checked, project.registry_files(self.stories_dir, self.root))
         now = datetime.now(UTC)
         cat = catalog_mod.build_catalog(registry, stories, now, self.preview,
                                         self.last_catalog if self.preview else None)
@@ -280,6 +265,55 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         reuse = self._page_reuse(config, image_set)
         self.page_cache = self._page_cache(config, image_set) if keeps_pages else None
         self.kept, self.touched = {}, {}
+        self._add_pages(files, config, specs, taken, reuse)
+        # Only derivatives are published: originals may carry EXIF, GPS and other metadata.
+        media = {s.cover for s in cat.stories if s.cover} | {i for r in rendered.values()
+                                                             for i in r.images}
+        for site_path, cached in image_set.files(media):
+            self._add_file(files, config, site_path, cached)
+        images.prune(self.image_store.folder, {p.key for p in image_set.processed.values()})
+        for name in (*STYLESHEETS, *SCRIPTS):
+            files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
+        # Feeds and digests are generated files rather than writes in on_post_build, so that
+        # `mkdocs serve` serves them too and a docs/ file at the same path is caught.
+        produce = publications[1] if publications else None
+        self.deferred_files = None
+        if produce and self.preview and self.page_reuse is not None:
+            # The page being previewed need not wait for feeds and digests (page_reuse.py).
+            self.deferred_files, produce = produce, None
+        for path, content in produce() if produce else ():
+            if path in taken:
+                raise PluginError(f"storyhub: docs/{path} conflicts with the generated /{path}; "
+                                  "rename or remove the hand-written file")
+            files.append(File.generated(config, path, content=content))
+        return files
+
+    def _checked_stories(self) -> tuple[Registry, list[Story], dict[str, images.Processed]]:
+        """Load and validate every registry, story and image. A build fails with the list of
+        every problem; a preview logs them and leaves the broken parts out."""
+        loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes,
+                               self.parse_memo if self.preview else None)
+        checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
+        assert self.image_store is not None
+        # Decoding images is part of validation: a bad image fails the build with the rest.
+        image_problems, processed = images.check(checked.images, self.root, self.image_store)
+        checked.problems.extend(image_problems)
+        for warning in checked.warnings:
+            log.warning(str(warning))
+        if checked.errors and not self.preview:
+            raise PluginError(format_problems(checked.problems))
+        if checked.errors:
+            # The preview keeps serving: the problems go on every page and the broken parts
+            # are left out, so fixing a file brings its story back on the next rebuild.
+            log.error(preview.log_text(checked.errors))
+        self.problems = checked.problems if self.preview else []
+        registry, stories = preview.usable(checked, project.registry_files(self.stories_dir, self.root))
+        return registry, stories, processed
+
+    def _add_pages(self, files: Files, config: MkDocsConfig, specs: list[pages.PageSpec],
+                   taken: set[str], reuse: page_reuse.PageReuse | None) -> None:
+        """Add the generated pages as MkDocs files; a preview links the pages it can reuse
+        after the build instead, and a build notes those it takes from the page cache."""
         self.specs = {}
         for spec in specs:
             if spec.src_uri in taken:
@@ -303,27 +337,6 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 config, spec.src_uri, content=_front_matter(title),
                 inclusion=InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV,
             ))
-        # Only derivatives are published: originals may carry EXIF, GPS and other metadata.
-        media = {s.cover for s in cat.stories if s.cover} | {i for r in rendered.values()
-                                                             for i in r.images}
-        for site_path, cached in image_set.files(media):
-            self._add_file(files, config, site_path, cached)
-        images.prune(self.image_store.folder, {p.key for p in image_set.processed.values()})
-        for name in (*STYLESHEETS, *SCRIPTS):
-            files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
-        # Feeds and digests are generated files rather than writes in on_post_build, so that
-        # `mkdocs serve` serves them too and a docs/ file at the same path is caught.
-        produce = publications[1] if publications else None
-        self.deferred_files = None
-        if produce and self.preview and self.page_reuse is not None:
-            # The page being previewed need not wait for feeds and digests (page_reuse.py).
-            self.deferred_files, produce = produce, None
-        for path, content in produce() if produce else ():
-            if path in taken:
-                raise PluginError(f"storyhub: docs/{path} conflicts with the generated /{path}; "
-                                  "rename or remove the hand-written file")
-            files.append(File.generated(config, path, content=content))
-        return files
 
     def _publications(self, config: MkDocsConfig) -> tuple[
             list[pages.PageBuilder], Callable[[], Iterator[tuple[str, str | bytes]]]]:
