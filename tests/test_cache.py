@@ -343,8 +343,16 @@ def test_a_config_value_from_the_environment_counts_too(
     assert "Renamed Stories" in (project.root / "site-b/stories/launch/index.html").read_text("utf-8")
 
 
-def test_pages_are_not_kept_when_another_plugin_could_change_them(project: Project) -> None:
-    project.config(extra_plugin="  - search\n")
+@pytest.mark.parametrize("other", ["plugin", "hook"])
+def test_pages_are_not_kept_when_another_plugin_could_change_them(
+        project: Project, other: str) -> None:
+    if other == "plugin":
+        project.config(extra_plugin="  - search\n")
+    else:
+        (project.root / "hooks.py").write_text("def on_page_content(html, **kwargs):\n"
+                                               "    return html\n", "utf-8")
+        text = (project.root / "mkdocs.yml").read_text("utf-8")
+        project.config(text=text + "hooks:\n  - hooks.py\n")
     small_corpus(project)
     plugin = build_site(project, project.root / "site-a")
     assert plugin.page_cache is None and not (project.root / ".cache/pages").exists()
