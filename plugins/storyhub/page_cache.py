@@ -137,14 +137,17 @@ class PageCache:
                 path.unlink(missing_ok=True)
 
 
-def site_key(state: SiteState, config: Mapping[str, Any], options: Mapping[str, Any]) -> str:
+def site_key(state: SiteState, config: Mapping[str, Any], options: Mapping[str, Any],
+             navigation: Iterable[tuple[str, str]]) -> str:
     """Everything every kept page depends on, as one digest: the SiteState (which holds
     sets, so it goes through page_reuse.signature), the versions of MkDocs and the theme,
-    StoryHub's code, its `options` and the loaded config values that reach the theme's
-    templates (the config file's text alone misses `!ENV` values)."""
+    StoryHub's code, its `options`, the loaded config values that reach the theme's
+    templates (the config file's text alone misses `!ENV` values) and the (path, title) of
+    the generated pages in the navigation, which every page shows."""
     theme = config["theme"]
     values = {name: config[name] for name in CONFIG_KEYS if name in config}
     values["storyhub"] = dict(options)
+    values["navigation"] = list(navigation)
     values["extra_javascript"] = [dict(item) if isinstance(item, Mapping) else str(item)
                                   for item in config["extra_javascript"]]
     values["theme"] = (theme.name, theme.dirs, sorted(theme.static_templates),

@@ -263,7 +263,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         publications = self._publications(config) if self.config.feeds else None
         specs = pages.all_pages(self.site, publications[0] if publications else ())
         reuse = self._page_reuse(config, image_set)
-        self.page_cache = self._page_cache(config, image_set) if keeps_pages else None
+        self.page_cache = self._page_cache(config, image_set, specs) if keeps_pages else None
         self.kept, self.touched = {}, {}
         self._add_pages(files, config, specs, taken, reuse)
         # Only derivatives are published: originals may carry EXIF, GPS and other metadata.
@@ -414,8 +414,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         return not self.preview and not self.dirty and bool(self.config.cache_dir) \
             and list(config.plugins) == ["storyhub"]
 
-    def _page_cache(self, config: MkDocsConfig, image_set: images.ImageSet) -> page_cache.PageCache:
-        key = page_cache.site_key(self._site_state(config, image_set), config, self.config)
+    def _page_cache(self, config: MkDocsConfig, image_set: images.ImageSet,
+                    specs: list[pages.PageSpec]) -> page_cache.PageCache:
+        key = page_cache.site_key(self._site_state(config, image_set), config, self.config,
+                                  [(spec.path, spec.title) for spec in specs if spec.in_nav])
         return page_cache.PageCache.open(
             self.root / self.config.cache_dir / "pages", key,
             page_cache.story_digests(self.site.catalog.stories, self.site.rendered))
