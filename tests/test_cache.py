@@ -358,6 +358,19 @@ def test_pages_are_not_kept_when_another_plugin_could_change_them(
     assert plugin.page_cache is None and not (project.root / ".cache/pages").exists()
 
 
+def test_a_page_cache_that_cannot_be_written_only_costs_the_next_build_time(
+        project: Project) -> None:
+    small_corpus(project)
+    (project.root / ".cache").mkdir()
+    (project.root / ".cache/pages").write_text("a file where the folder goes")
+    first = build_site(project, project.root / "site-a")
+    assert first.page_cache is not None and first.page_cache.index == {}
+    new_mkdocs_process()
+    second = build_site(project, project.root / "site-b")
+    assert second.kept == {}
+    assert differences(project.root / "site-a", project.root / "site-b") == []
+
+
 def test_a_dirty_build_neither_keeps_nor_takes_pages(
         project: Project, warnings_guard: WarningGuard) -> None:
     from mkdocs.commands.build import build

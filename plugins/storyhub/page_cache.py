@@ -111,30 +111,40 @@ class PageCache:
         return path
 
     def store(self, spec: Any, touched: Iterable[str], output: str) -> None:
-        """Keep the output of a page rendered by this build, and the stories it read."""
+        """Keep the output of a page rendered by this build, and the stories it read.
+
+        Best effort, like the compiled templates: a cache folder that cannot be written only
+        means the page is rendered again next time.
+        """
         stories = {slug: self.stories.get(slug, "") for slug in sorted(touched)}
         page = self._key(spec)
         name = digest((page, stories))
         target = self.folder / f"{name}.html"
-        if not target.is_file():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            staging = self.folder / f".{name}.tmp"
-            # The bytes MkDocs writes for this output.
-            staging.write_bytes(output.encode("utf-8", errors="xmlcharrefreplace"))
-            os.replace(staging, target)
+        try:
+            if not target.is_file():
+                self.folder.mkdir(parents=True, exist_ok=True)
+                staging = self.folder / f".{name}.tmp"
+                # The bytes MkDocs writes for this output.
+                staging.write_bytes(output.encode("utf-8", errors="xmlcharrefreplace"))
+                os.replace(staging, target)
+        except OSError:
+            return
         self.index[spec.src_uri] = {"page": page, "stories": stories, "file": name}
 
     def save(self) -> None:
         """Write the index of this build; drop the kept pages it no longer points at."""
         if not self.folder.is_dir():
             return
-        staging = self.folder / f".{INDEX}.tmp"
-        staging.write_text(json.dumps(self.index, sort_keys=True), "utf-8")
-        os.replace(staging, self.folder / INDEX)
-        wanted = {f"{entry['file']}.html" for entry in self.index.values()} | {INDEX}
-        for path in self.folder.iterdir():
-            if path.name not in wanted:
-                path.unlink(missing_ok=True)
+        try:
+            staging = self.folder / f".{INDEX}.tmp"
+            staging.write_text(json.dumps(self.index, sort_keys=True), "utf-8")
+            os.replace(staging, self.folder / INDEX)
+            wanted = {f"{entry['file']}.html" for entry in self.index.values()} | {INDEX}
+            for path in self.folder.iterdir():
+                if path.name not in wanted:
+                    path.unlink(missing_ok=True)
+        except OSError:
+            return  # the next build renders what it cannot find
 
 
 def site_key(state: SiteState, config: Mapping[str, Any], options: Mapping[str, Any],
