@@ -307,7 +307,21 @@ def test_deferred_files_wait_for_a_pause_and_a_newer_build_cancels_them(tmp_path
     deferred.wait()  # `mkdocs serve` stopping (or a test) does not wait for the pause
     assert time.perf_counter() - started < 10
     assert produced == ["run"] and (tmp_path / "feeds/all/feed.json").read_text() == "{}"
-    assert errors == []
+    assert errors == [] and deferred.written == {"feeds/all/feed.json"}
+
+    def produce_other() -> Iterator[tuple[str, str]]:
+        yield "feeds/teams/hr/feed.json", "[]"
+
+    # Until the next run replaces them, the files of the last one stay (merge_kept keeps
+    # them); a file the next run does not write again goes then.
+    deferred.start(tmp_path, produce_other, delay=30)
+    deferred.cancel()
+    assert (tmp_path / "feeds/all/feed.json").is_file()
+    deferred.start(tmp_path, produce_other)
+    deferred.wait()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json")) == [
+        "feeds/teams/hr/feed.json"]
+    assert deferred.written == {"feeds/teams/hr/feed.json"} and errors == []
 
 
 def test_merge_kept_keeps_links_in_place_and_handles_a_file_that_became_a_folder(
@@ -338,6 +352,13 @@ def test_merge_kept_keeps_links_in_place_and_handles_a_file_that_became_a_folder
     assert (site / "cards/a.png").stat().st_ino == linked  # left in place
     assert (site / "stories/a/index.html").read_bytes() == b"new page"
     assert (site / "index.html").read_text() == "new home" and not (site / "gone").exists()
+
+    # A file the build did not write but which is to be kept (a feed, rewritten later).
+    page_reuse.set_aside(site)
+    (site / "index.html").write_text("home again")
+    page_reuse.merge_kept(site, {"cards/a.png": cache / "card.png"},
+                          keep={"stories/a/index.html"})
+    assert (site / "stories/a/index.html").read_bytes() == b"new page"
 
     # `stories/a` was a page's folder; now a file of that name is written.
     page_reuse.set_aside(site)

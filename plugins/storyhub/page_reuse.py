@@ -43,7 +43,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -248,10 +248,11 @@ def _scan(folder: Path, skip: str = "") -> tuple[dict[str, int], set[str]]:
     return files, folders
 
 
-def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
+def merge_kept(site_dir: Path, files: Mapping[str, Path], keep: Set[str] = frozenset()) -> None:
     """After a preview build: the site as a fresh build would leave it, made from the last
     output set aside by `set_aside`, what MkDocs wrote now, and our `files` (site path ->
-    cached file, hard-linked; a link already in place is kept).
+    cached file, hard-linked; a link already in place is kept). The files named in `keep`
+    stay as they are (feeds and digests, which DeferredFiles replaces a little later).
 
     Files are only ever replaced (os.replace), never written into, so no cached file changes
     through a link. Anything of the last output that this build did not write goes. The
@@ -286,7 +287,7 @@ def merge_kept(site_dir: Path, files: Mapping[str, Path]) -> None:
         target = place(name)
         _link(source, target + ".new")
         os.replace(target + ".new", target)
-    for name in old.keys() - wanted:
+    for name in old.keys() - wanted - keep:
         os.unlink(kept / name)
         with contextlib.suppress(OSError):  # folders left empty go too
             os.removedirs(os.path.dirname(kept / name))
@@ -353,6 +354,9 @@ class DeferredFiles:
         self.thread: threading.Thread | None = None
         self.stop = threading.Event()
         self.hurry = threading.Event()
+        # Site paths written by earlier runs: they stay in place (a little stale) until the
+        # next run replaces them, rather than being missing for its delay.
+        self.written: set[str] = set()
 
     def start(self, site_dir: Path, produce: Callable[[], Iterable[tuple[str, str | bytes]]],
               delay: float = 0.0) -> None:
@@ -363,9 +367,11 @@ class DeferredFiles:
             hurry.wait(delay)
             if stop.is_set():
                 return
+            produced: set[str] = set()
             try:
                 for site_path, content in produce():
                     if stop.is_set():
+                        self.written |= produced
                         return
                     target = site_dir / site_path
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -373,7 +379,14 @@ class DeferredFiles:
                     staging.write_bytes(content.encode("utf-8") if isinstance(content, str)
                                         else content)
                     staging.replace(target)
+                    produced.add(site_path)
+                for gone in self.written - produced:  # e.g. the feed of a deleted campaign
+                    (site_dir / gone).unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):
+                        os.removedirs((site_dir / gone).parent)
+                self.written = produced
             except Exception as error:  # noqa: BLE001 - reported, the preview keeps serving
+                self.written |= produced
                 self.on_error(error)
 
         self.thread = threading.Thread(target=run, name="storyhub-deferred-files", daemon=True)

@@ -511,7 +511,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.card_drawing.wait()
             # Hard links in a preview (MkDocs' temporary folder); copies in a real build.
             if self.preview and self.page_reuse is not None:
-                page_reuse.merge_kept(Path(config.site_dir), self.after_build)
+                page_reuse.merge_kept(Path(config.site_dir), self.after_build,
+                                      keep=self.deferred.written)
             else:
                 page_reuse.publish_files(Path(config.site_dir), self.after_build, link=self.preview)
         if self.config.enabled and self.preview and self.page_reuse is not None:
