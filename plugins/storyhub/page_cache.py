@@ -34,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import build_cache, pages
 from .model import Story
 from .page_reuse import EVERY_STORY, SiteState, signature
 from .render import Rendered
@@ -45,7 +46,6 @@ INDEX = "index.json"
 CONFIG_KEYS = ("site_name", "site_url", "site_description", "site_author", "copyright",
                "repo_url", "repo_name", "edit_uri", "use_directory_urls", "extra", "extra_css",
                "nav", "markdown_extensions", "mdx_configs")
-PACKAGE = Path(__file__).parent
 
 
 def _version(distribution: str) -> str:
@@ -151,9 +151,10 @@ def site_key(state: SiteState, config: Mapping[str, Any], options: Mapping[str, 
              navigation: Iterable[tuple[str, str]]) -> str:
     """Everything every kept page depends on, as one digest: the SiteState (which holds
     sets, so it goes through page_reuse.signature), the versions of MkDocs and the theme,
-    StoryHub's code, its `options`, the loaded config values that reach the theme's
-    templates (the config file's text alone misses `!ENV` values) and the (path, title) of
-    the generated pages in the navigation, which every page shows."""
+    StoryHub's code and templates (build_cache.digest_of), its `options`, the loaded config
+    values that reach the theme's templates (the config file's text alone misses `!ENV`
+    values) and the (path, title) of the generated pages in the navigation, which every
+    page shows."""
     theme = config["theme"]
     values = {name: config[name] for name in CONFIG_KEYS if name in config}
     values["storyhub"] = dict(options)
@@ -162,7 +163,4 @@ def site_key(state: SiteState, config: Mapping[str, Any], options: Mapping[str, 
                                   for item in config["extra_javascript"]]
     values["theme"] = (theme.name, theme.dirs, sorted(theme.static_templates),
                        [(name, theme[name]) for name in theme])
-    state_parts = (str(state.config_file), state.config_text, state.folders, state.registry,
-                   state.problems, state.images, state.structure)
-    code = sorted((path.name, path.read_bytes()) for path in PACKAGE.glob("*.py"))
-    return digest((signature(state_parts, {}), VERSIONS, digest(code), values))
+    return build_cache.digest_of(pages.TEMPLATES, [signature(state, {}), VERSIONS, values])

@@ -180,7 +180,7 @@ def folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
 class SiteState:
     """Everything all generated pages depend on; compared whole between two rebuilds."""
 
-    config_file: Path
+    config_file: str  # a string, so that page_cache.py can take a signature of the whole state
     config_text: bytes
     folders: tuple[Any, ...]  # folder_state of docs/, templates and assets
     registry: Any
@@ -192,7 +192,7 @@ class SiteState:
 def site_state(config_file: Path, folders: Iterable[Path], catalog: Catalog, now: datetime,
                problems: Iterable[Any], images: Mapping[str, str]) -> SiteState:
     """The SiteState of this build."""
-    return SiteState(config_file, config_file.read_bytes(), tuple(folder_state(f) for f in folders),
+    return SiteState(str(config_file), config_file.read_bytes(), tuple(folder_state(f) for f in folders),
                      catalog.registry, tuple(problems), dict(images), structure(catalog, now))
 
 
