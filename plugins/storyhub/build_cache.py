@@ -25,6 +25,16 @@ PACKAGE = Path(__file__).parent
 Produce = Callable[[], Iterable[tuple[str, str | bytes]]]
 
 
+def write_atomic(path: Path, content: bytes) -> None:
+    """Write a file atomically (a temporary file beside it, then a rename), so that an
+    interrupted build never leaves half a file for a reader or the next build."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+    os.replace(tmp, path)
+
+
 def code_digest(templates: Path) -> str:
     """Digest of StoryHub's code and assets and of the templates in use (a few milliseconds)."""
     digest = hashlib.sha256()
@@ -90,11 +100,7 @@ class FileSetCache:
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
             pass  # a miss, or a damaged entry: produce the files again
         made = list(produce())
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(made, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        write_atomic(path, pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
         for old in self.folder.glob("*.pickle"):
             if old != path:
                 old.unlink(missing_ok=True)

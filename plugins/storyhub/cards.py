@@ -26,7 +26,8 @@ from typing import Any
 import PIL
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from .images import ImageSet, _write
+from .build_cache import write_atomic
+from .images import ImageSet
 from .model import Story, Team
 
 SIZE = (1200, 630)
@@ -229,7 +230,7 @@ def draw_job(job: CardJob) -> None:
             content = draw_card(text, cover)
     else:
         content = draw_card(text)
-    _write(target, content)
+    write_atomic(target, content)
 
 
 def draw_jobs(jobs: list[CardJob]) -> None:

@@ -17,7 +17,6 @@ import hashlib
 import html
 import io
 import json
-import os
 import posixpath
 import re
 import tempfile
@@ -35,6 +34,7 @@ from markupsafe import Markup
 from mkdocs.utils import get_relative_url
 from PIL import Image, ImageCms, ImageOps
 
+from .build_cache import write_atomic
 from .model import ImageRef, Problem, Story
 from .render import Rendered
 
@@ -284,10 +284,10 @@ class ImageStore:
         for w, h, webp, fallback in made:
             names = (f"{key}-{w}.webp", f"{key}-{w}{suffix}")
             for name, content in zip(names, (webp, fallback), strict=True):
-                _write(self.path(name), content)
+                write_atomic(self.path(name), content)
             variants.append(Variant(w, h, *names))
         processed = Processed(key, width, height, tuple(variants))
-        _write(self.path(f"{key}.json"), json.dumps(
+        write_atomic(self.path(f"{key}.json"), json.dumps(
             {"width": width, "height": height,
              "variants": [v.__dict__ for v in variants]}, sort_keys=True).encode())
         with self._lock:
@@ -310,15 +310,6 @@ def prune(folder: Path, keep: set[str], older_than_days: float = PRUNE_DAYS) -> 
             path.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def _write(path: Path, content: bytes) -> None:
-    """Write atomically, so an interrupted build never leaves half a file in the cache."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
-    os.replace(tmp, path)
 
 
 def process_all(paths: Iterable[Path], store: ImageStore,

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import build_cache, pages
+from .build_cache import write_atomic
 from .model import Story
 from .page_reuse import EVERY_STORY, SiteState, signature
 from .render import Rendered
@@ -122,11 +122,8 @@ class PageCache:
         target = self.folder / f"{name}.html"
         try:
             if not target.is_file():
-                self.folder.mkdir(parents=True, exist_ok=True)
-                staging = self.folder / f".{name}.tmp"
                 # The bytes MkDocs writes for this output.
-                staging.write_bytes(output.encode("utf-8", errors="xmlcharrefreplace"))
-                os.replace(staging, target)
+                write_atomic(target, output.encode("utf-8", errors="xmlcharrefreplace"))
         except OSError:
             return
         self.index[spec.src_uri] = {"page": page, "stories": stories, "file": name}
@@ -136,9 +133,7 @@ class PageCache:
         if not self.folder.is_dir():
             return
         try:
-            staging = self.folder / f".{INDEX}.tmp"
-            staging.write_text(json.dumps(self.index, sort_keys=True), "utf-8")
-            os.replace(staging, self.folder / INDEX)
+            write_atomic(self.folder / INDEX, json.dumps(self.index, sort_keys=True).encode())
             wanted = {f"{entry['file']}.html" for entry in self.index.values()} | {INDEX}
             for path in self.folder.iterdir():
                 if path.name not in wanted:

@@ -51,6 +51,7 @@ from typing import Any
 
 import jinja2
 
+from .build_cache import write_atomic
 from .catalog import Catalog
 from .model import Story
 from .render import Rendered
@@ -373,12 +374,8 @@ class DeferredFiles:
                     if stop.is_set():
                         self.written |= produced
                         return
-                    target = site_dir / site_path
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    staging = target.with_name(f".{target.name}.tmp")
-                    staging.write_bytes(content.encode("utf-8") if isinstance(content, str)
-                                        else content)
-                    staging.replace(target)
+                    write_atomic(site_dir / site_path, content.encode("utf-8")
+                                 if isinstance(content, str) else content)
                     produced.add(site_path)
                 for gone in self.written - produced:  # e.g. the feed of a deleted campaign
                     (site_dir / gone).unlink(missing_ok=True)

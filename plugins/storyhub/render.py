@@ -7,7 +7,6 @@ import html
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -16,6 +15,7 @@ from typing import Any
 import markdown
 import nh3
 
+from .build_cache import write_atomic
 from .model import Story
 
 RENDER_VERSION = "4"  # bump when sanitising or rendering changes, to refresh caches
@@ -283,10 +283,6 @@ class RenderCache:
     def save(self) -> None:
         if not self.path or not self._dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {k: asdict(v) for k, v in sorted(self.entries.items())}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
         self._dirty = False
