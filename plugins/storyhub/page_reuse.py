@@ -224,11 +224,6 @@ def set_aside(site_dir: Path) -> None:
             os.rename(site_dir / name, kept / name)
 
 
-def _walk(folder: Path, skip: str = "") -> list[str]:
-    """Every file under `folder` as a relative POSIX path (not below the entry `skip`)."""
-    return list(_scan(folder, skip)[0])
-
-
 def _scan(folder: Path, skip: str = "") -> tuple[dict[str, int], set[str]]:
     """Files under `folder` (relative POSIX path -> inode, which the directory listing
     gives for free) and its folders ('' for `folder` itself), not below the entry `skip`."""
@@ -264,7 +259,7 @@ def merge_kept(site_dir: Path, files: Mapping[str, Path], keep: Set[str] = froze
     if not kept.is_dir():
         publish_files(site_dir, files, link=True)
         return
-    written = _walk(site_dir, skip=KEPT)
+    written = list(_scan(site_dir, skip=KEPT)[0])
     old, folders = _scan(kept)
     wanted = {*written, *files}
     parents = {os.path.dirname(name) for name in wanted}
@@ -289,15 +284,20 @@ def merge_kept(site_dir: Path, files: Mapping[str, Path], keep: Set[str] = froze
         _link(source, target + ".new")
         os.replace(target + ".new", target)
     for name in old.keys() - wanted - keep:
-        os.unlink(kept / name)
-        with contextlib.suppress(OSError):  # folders left empty go too
-            os.removedirs(os.path.dirname(kept / name))
+        _remove(kept / name)
     for name in os.listdir(site_dir):
         if not name.startswith("."):
             shutil.rmtree(site_dir / name)  # MkDocs' folders, emptied above
     for name in os.listdir(kept):
         os.rename(kept / name, site_dir / name)
     kept.rmdir()
+
+
+def _remove(path: Path) -> None:
+    """Delete a file (if still there) and the folders it leaves empty."""
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        os.removedirs(path.parent)
 
 
 def _placer(folder: Path, existing: Iterable[str] = ()) -> Callable[[str], str]:
@@ -378,9 +378,7 @@ class DeferredFiles:
                                  if isinstance(content, str) else content)
                     produced.add(site_path)
                 for gone in self.written - produced:  # e.g. the feed of a deleted campaign
-                    (site_dir / gone).unlink(missing_ok=True)
-                    with contextlib.suppress(OSError):
-                        os.removedirs((site_dir / gone).parent)
+                    _remove(site_dir / gone)
                 self.written = produced
             except Exception as error:  # noqa: BLE001 - reported, the preview keeps serving
                 self.written |= produced

@@ -264,7 +264,6 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         specs = pages.all_pages(self.site, publications[0] if publications else ())
         reuse = self._page_reuse(config, image_set)
         self.page_cache = self._page_cache(config, image_set, specs) if keeps_pages else None
-        self.kept, self.touched = {}, {}
         self._add_pages(files, config, specs, taken, reuse)
         # Only derivatives are published: originals may carry EXIF, GPS and other metadata.
         media = {s.cover for s in cat.stories if s.cover} | {i for r in rendered.values()
