@@ -163,12 +163,13 @@ class Project:
         keys.setdefault("date", name[:10])
         return self.add(f"{team}/{name}.md", story_text(**keys))
 
-    def build(self, strict: bool = True, site_dir: Path | None = None) -> Built:
+    def build(self, strict: bool = True, site_dir: Path | None = None,
+              dirty: bool = False) -> Built:
         site = site_dir or self.root / "site"
         config = load_config(str(self.root / "mkdocs.yml"), strict=strict, site_dir=str(site))
-        config.plugins.on_startup(command="build", dirty=False)
+        config.plugins.on_startup(command="build", dirty=dirty)
         try:
-            build(config)
+            build(config, dirty=dirty)
         finally:
             config.plugins.on_shutdown()
         return Built(site, config.plugins.get("storyhub"))
