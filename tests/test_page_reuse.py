@@ -194,6 +194,23 @@ def test_a_context_with_a_function_never_matches_and_stories_count_as_slugs() ->
     assert page_reuse.signature({"b": b"text"}, {}) == page_reuse.signature({"b": b"text"}, {})
 
 
+def test_unchanged_stories_stay_the_objects_of_the_last_rebuild() -> None:
+    from datetime import UTC, datetime
+
+    from storyhub.model import Story
+
+    def story(name: str, title: str) -> Story:
+        return Story(path=f"stories/hr/2026-03-02-{name}.md", slug=name, title=title,
+                     date=datetime(2026, 3, 2, tzinfo=UTC), team="hr", authors=("chloe",),
+                     body="Text.")
+
+    last = {s.path: s for s in (story("a", "A"), story("b", "B"))}
+    now = page_reuse.same_objects([story("a", "A"), story("b", "B edited"), story("c", "C")],
+                                  last)
+    assert now[0] is last["stories/hr/2026-03-02-a.md"]  # equal: the old object
+    assert now[1].title == "B edited" and now[2].slug == "c"  # changed and new: their own
+
+
 def test_templates_note_the_stories_whose_displayed_data_they_read() -> None:
     from datetime import UTC, datetime
 

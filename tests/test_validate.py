@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import Project, story_text
+from conftest import TEAMS, Project, story_text
 from storyhub.load import load_all
 from storyhub.validate import suggest, validate
 
@@ -145,3 +145,39 @@ def test_cli_build_shows_no_traceback(project: Project) -> None:
     assert result.returncode == 1
     assert "stories/hr/2026-03-02-a.md:2: invalid YAML" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_preview_checks_again_only_the_stories_whose_inputs_changed(project: Project) -> None:
+    from zoneinfo import ZoneInfo
+
+    from PIL import Image
+
+    from storyhub import load
+    from storyhub.validate import StoryMemo
+
+    stories = project.root / "stories"
+    (stories / "hr" / "images").mkdir(parents=True)
+    Image.new("RGB", (8, 8), "red").save(stories / "hr" / "images" / "cover.png")
+    project.add("hr/2026-03-02-plain.md", story_text("Plain"))
+    project.add("hr/2026-03-03-covered.md", story_text(
+        "Covered", date="2026-03-03", cover="images/cover.png", cover_alt="Red"))
+    parsed, memo = load.ParseMemo(), StoryMemo()
+
+    def check() -> tuple[dict[str, object], list[str]]:
+        checked = validate(load_all(stories, project.root, memo=parsed), stories, project.root,
+                           ZoneInfo("UTC"), memo)
+        return {s.slug: s for s in checked.stories}, [str(p) for p in checked.problems]
+
+    first, problems = check()
+    assert set(first) == {"plain", "covered"} and problems == []
+    again, _ = check()
+    assert all(again[slug] is first[slug] for slug in first)  # the very same results
+    # The registries changed: every story is checked again (and still equal).
+    project.registry("teams", [*TEAMS, {"id": "legal", "name": "Legal", "color": "#123456"}])
+    third, _ = check()
+    assert all(third[slug] is not first[slug] and third[slug] == first[slug] for slug in first)
+    # The cover is gone, though its story's file is unchanged: it is reported again.
+    (stories / "hr" / "images" / "cover.png").unlink()
+    fourth, problems = check()
+    assert set(fourth) == {"plain"} and fourth["plain"] is third["plain"]
+    assert any("stories/hr/2026-03-03-covered.md" in p and "does not exist" in p for p in problems)

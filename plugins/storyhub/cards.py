@@ -8,6 +8,7 @@ cached by a hash of everything drawn on it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import io
@@ -184,6 +185,7 @@ def _font_digest() -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a preview rebuild asks again for every story
 def card_key(text: CardText, cover_key: str | None, fonts: str) -> str:
     """Cache key: everything drawn, the cover's content key, the fonts and the code version."""
     data = [VERSION, PIL.__version__, fonts, text.title, text.team, text.color,

@@ -94,6 +94,16 @@ def structure(catalog: Catalog, now: datetime) -> tuple[Any, ...]:
             frozenset(s.slug for s in catalog.stories if s.date > now))
 
 
+def same_objects(stories: list[Story], last: Mapping[str, Story]) -> list[Story]:
+    """`stories`, each unchanged one replaced by the equal object of the last rebuild (by path).
+
+    Validation makes new objects on every rebuild, so comparing a page with its last version
+    (PageReuse) compared every field of every story the page lists: 0.1-0.2 s a rebuild at
+    2,000 stories. With the same objects, the comparison stops at their identity.
+    """
+    return [old if (old := last.get(story.path)) == story else story for story in stories]
+
+
 def page_key(spec: Any) -> tuple[Any, ...]:
     """What a generated page (a pages.PageSpec) is made from: its path, title, template,
     feed, description and context."""
@@ -115,7 +125,9 @@ def signature(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
         return known[1]
     parts: Any
     if isinstance(value, list | tuple):
-        parts = tuple(signature(item, memo) for item in value)
+        # Stories inline: the lists of feeds and newsletter issues hold ~10,000 of them.
+        parts = tuple(("story", item.slug) if type(item) is Story else signature(item, memo)
+                      for item in value)
     elif isinstance(value, Mapping):
         parts = tuple((signature(k, memo), signature(v, memo)) for k, v in value.items())
     elif isinstance(value, set | frozenset):

@@ -107,11 +107,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # parse only the story files that changed.
         self.page_reuse: page_reuse.PageReuse | None = None
         self.parse_memo = load.ParseMemo()
+        self.story_memo = validate.StoryMemo()
         self.deferred = page_reuse.DeferredFiles(
             lambda error: log.error(f"storyhub: writing feeds and digests failed: {error}"))
         self.deferred_files: Callable[[], Iterator[tuple[str, str | bytes]]] | None = None
         self.card_drawing: cards.CardDrawing | None = None
         self.last_catalog: catalog_mod.Catalog | None = None  # related stories for rebuilds
+        self.last_stories: dict[str, Story] = {}  # by path, as the last preview rebuild had them
         # Compiled templates (ours and the theme's): compiling them took a tenth of a
         # second per template on every build and every preview rebuild.
         self.bytecode: build_cache.TemplateCache | None = None
@@ -238,7 +240,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             config.markdown_extensions, config.mdx_configs, self._inline_url(config)
         )
         rendered = {s.slug: self.cache.get(renderer, s) for s in cat.stories}
-        self.cache.prune({renderer.key(s) for s in cat.stories})
+        self.cache.prune()
         late_problems, late = images.check(images.late_refs(cat.stories, rendered, processed),
                                            self.root, self.image_store)
         if late_problems and not self.preview:
@@ -292,7 +294,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         every problem; a preview logs them and leaves the broken parts out."""
         loaded = load.load_all(self.stories_dir, self.root, self.config.max_story_bytes,
                                self.parse_memo if self.preview else None)
-        checked = validate.validate(loaded, self.stories_dir, self.root, self.tz)
+        checked = validate.validate(loaded, self.stories_dir, self.root, self.tz,
+                                    self.story_memo if self.preview else None)
         assert self.image_store is not None
         # Decoding images is part of validation: a bad image fails the build with the rest.
         image_problems, processed = images.check(checked.images, self.root, self.image_store)
@@ -307,6 +310,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             log.error(preview.log_text(checked.errors))
         self.problems = checked.problems if self.preview else []
         registry, stories = preview.usable(checked, project.registry_files(self.stories_dir, self.root))
+        if self.preview:
+            stories = page_reuse.same_objects(stories, self.last_stories)
+            self.last_stories = {story.path: story for story in stories}
         return registry, stories, processed
 
     def _add_pages(self, files: Files, config: MkDocsConfig, specs: list[pages.PageSpec],

@@ -253,6 +253,7 @@ class RenderCache:
         self.entries: dict[str, Rendered] = {}
         self.hits = self.misses = 0
         self._dirty = False
+        self._used: set[str] = set()  # keys asked for since the last prune
         if path and path.is_file():
             try:
                 raw = json.loads(path.read_text("utf-8"))
@@ -264,6 +265,7 @@ class RenderCache:
 
     def get(self, renderer: Renderer, story: Story) -> Rendered:
         key = renderer.key(story)
+        self._used.add(key)
         found = self.entries.get(key)
         if found is not None and renderer.still_valid(found):
             self.hits += 1
@@ -274,8 +276,11 @@ class RenderCache:
         self._dirty = True
         return rendered
 
-    def prune(self, keep: set[str]) -> None:
-        stale = set(self.entries) - keep
+    def prune(self) -> None:
+        """Forget the renderings no `get` asked for since the last prune (deleted or edited
+        stories)."""
+        stale = set(self.entries) - self._used
+        self._used = set()
         for key in stale:
             del self.entries[key]
         self._dirty = self._dirty or bool(stale)

@@ -554,15 +554,55 @@ def story_images(source: StorySource, stories_dir: Path,
     return refs, problems
 
 
-def validate(loaded: Loaded, stories_dir: Path, root: Path, tz: tzinfo) -> Validated:
-    """Check everything that was loaded; stories with errors are left out of `stories`."""
+class StoryMemo:
+    """build_story's results for the story files that did not change, kept between the
+    rebuilds of `mkdocs serve` (load.ParseMemo hands back the same StorySource for an
+    unchanged file): checking 2,000 stories took a tenth of every rebuild.
+
+    A result is reused while the registries, folders and timezone are equal to the last
+    rebuild's and the story's cover resolves as it did: the cover is the only file
+    build_story looks at.
+    """
+
+    def __init__(self) -> None:
+        self.context: tuple[Any, ...] | None = None
+        self.entries: dict[int, tuple[StorySource, Any, tuple[Story | None, list[Problem]]]] = {}
+
+    def checker(self, registry: Registry, stories_dir: Path, root: Path,
+                tz: tzinfo) -> Callable[[StorySource], tuple[Story | None, list[Problem]]]:
+        """build_story for this rebuild, forgetting the files it is not asked about."""
+        context = (registry, stories_dir, root, tz)
+        last = self.entries if context == self.context else {}
+        self.context, self.entries = context, {}
+
+        def check(source: StorySource) -> tuple[Story | None, list[Problem]]:
+            cover = source.entry.data.get("cover")
+            state = resolve_image(cover.strip(), stories_dir / source.team_folder, stories_dir,
+                                  root) if isinstance(cover, str) and cover.strip() else None
+            known = last.get(id(source))
+            if known is not None and known[0] is source and known[1] == state:
+                result = known[2]
+            else:
+                result = build_story(source, registry, stories_dir, root, tz)
+            self.entries[id(source)] = (source, state, result)
+            return result[0], list(result[1])
+
+        return check
+
+
+def validate(loaded: Loaded, stories_dir: Path, root: Path, tz: tzinfo,
+             memo: StoryMemo | None = None) -> Validated:
+    """Check everything that was loaded; stories with errors are left out of `stories`.
+    With `memo` (a preview's), unchanged story files are not checked again."""
     registry, problems = build_registry(loaded.registries)
     problems = loaded.problems + problems
     stories: list[Story] = []
     slug_lines: dict[str, int] = {}
     images: list[ImageRef] = []
+    check = memo.checker(registry, stories_dir, root, tz) if memo is not None else \
+        (lambda source: build_story(source, registry, stories_dir, root, tz))
     for source in loaded.stories:
-        story, found = build_story(source, registry, stories_dir, root, tz)
+        story, found = check(source)
         problems.extend(found)
         refs, found = story_images(source, stories_dir, root)
         images.extend(refs)
