@@ -288,7 +288,12 @@ def _job_line(job: CardJob) -> bytes:
 
 
 def _worker() -> None:
-    """`python -m storyhub.cards`: draw the cards given as JSON lines on standard input."""
+    """`python -m storyhub.cards`: draw the cards given as JSON lines on standard input.
+
+    At a lower priority: the cards are only needed at the end of the build, and until then
+    the build's own work (and its child converting Markdown, parallel.py) comes first."""
+    if hasattr(os, "nice"):
+        os.nice(10)
     # All of it first: the build must not wait for a pipe while the cards are drawn.
     for line in sys.stdin.buffer.read().splitlines():
         target, title, team, color, site_name, cover = json.loads(line)

@@ -239,7 +239,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         renderer = render.Renderer(
             config.markdown_extensions, config.mdx_configs, self._inline_url(config)
         )
-        rendered = {s.slug: self.cache.get(renderer, s) for s in cat.stories}
+        rendered = self.cache.get_all(renderer, cat.stories)
         self.cache.prune()
         late_problems, late = images.check(images.late_refs(cat.stories, rendered, processed),
                                            self.root, self.image_store)

@@ -7,7 +7,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import markdown
 import nh3
 
+from . import parallel
 from .build_cache import write_atomic
 from .model import Story
 
@@ -23,6 +24,8 @@ MORE = "<!-- more -->"
 _MORE_TOKEN = "STORYHUBMOREc0ffee"
 WORDS_PER_MINUTE = 220
 SUMMARY_LIMIT = 280
+# From this many stories to convert, a forked child converts half of them (parallel.py).
+PARALLEL_MIN = 64
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
@@ -264,17 +267,34 @@ class RenderCache:
                 self.entries = {}  # a damaged cache is only a slower build
 
     def get(self, renderer: Renderer, story: Story) -> Rendered:
-        key = renderer.key(story)
-        self._used.add(key)
-        found = self.entries.get(key)
-        if found is not None and renderer.still_valid(found):
-            self.hits += 1
-            return found
-        self.misses += 1
-        rendered = renderer.render(story)
-        self.entries[key] = rendered
-        self._dirty = True
-        return rendered
+        return self.get_all(renderer, [story])[story.slug]
+
+    def get_all(self, renderer: Renderer, stories: Sequence[Story]) -> dict[str, Rendered]:
+        """Each story's rendering by slug: from the cache while its key matches and its
+        links still resolve the same, else converted now. When many are to be converted, a
+        forked copy of the process (parallel.py) converts half of them meanwhile."""
+        keys = [renderer.key(story) for story in stories]
+        self._used.update(keys)
+        found: list[Rendered | None] = []
+        for key in keys:
+            entry = self.entries.get(key)
+            found.append(entry if entry is not None and renderer.still_valid(entry) else None)
+        missing = [i for i, entry in enumerate(found) if entry is None]
+        self.hits += len(stories) - len(missing)
+        share = missing[len(missing) // 2:] if len(missing) >= PARALLEL_MIN else []
+        child = parallel.in_child(lambda: [renderer.render(stories[i]) for i in share]) \
+            if share else None
+        ours = missing[:len(missing) // 2] if child is not None else missing
+        converted = {i: renderer.render(stories[i]) for i in ours}
+        theirs = child() if child is not None else None
+        converted.update(zip(share, theirs, strict=True) if theirs is not None
+                         else ((i, renderer.render(stories[i])) for i in missing
+                               if i not in converted))
+        for i, rendered in converted.items():
+            self.entries[keys[i]] = rendered
+        self.misses += len(converted)
+        self._dirty = self._dirty or bool(converted)
+        return {story.slug: found[i] or converted[i] for i, story in enumerate(stories)}
 
     def prune(self) -> None:
         """Forget the renderings no `get` asked for since the last prune (deleted or edited
