@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from . import (
     page_cache,
     page_reuse,
     pages,
+    parallel,
     preview,
     project,
     render,
@@ -111,6 +112,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.deferred = page_reuse.DeferredFiles(
             lambda error: log.error(f"storyhub: writing feeds and digests failed: {error}"))
         self.deferred_files: Callable[[], Iterator[tuple[str, str | bytes]]] | None = None
+        # Feeds and digests a forked copy of the build is making: (result, producer, taken).
+        self.publishing: tuple[Callable[[], list[tuple[str, str | bytes]] | None],
+                               Callable[[], Iterator[tuple[str, str | bytes]]], set[str]] | None = None
         self.card_drawing: cards.CardDrawing | None = None
         self.last_catalog: catalog_mod.Catalog | None = None  # related stories for rebuilds
         self.last_stories: dict[str, Story] = {}  # by path, as the last preview rebuild had them
@@ -173,6 +177,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.deferred.cancel()
         if self.card_drawing is not None:  # left over by a build that failed
             self.card_drawing.wait()
+        if self.publishing is not None:  # likewise: wait for its child, whose work is lost
+            self.publishing[0]()
+            self.publishing = None
         self.searchable: list[str] = []  # hand-written pages, which the search index holds
         self.specs: dict[str, pages.PageSpec] = {}
         # Functions (spec or None, page) -> HTML tags for <head>; one per feature.
@@ -196,7 +203,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
 
     def on_env(self, env: jinja2.Environment, /, *, config: MkDocsConfig,
                files: Files) -> jinja2.Environment | None:
-        """Let the theme's templates use the compiled-template cache too."""
+        """Let the theme's templates use the compiled-template cache too; add the feeds and
+        digests a forked copy of the build made meanwhile (MkDocs copies files right after)."""
+        if self.config.enabled and self.publishing is not None:
+            child, produce, taken = self.publishing
+            self.publishing = None
+            made = child()  # None if the child failed: then made here, with its error if any
+            self._add_generated(files, config, taken, made if made is not None else produce())
         if self.config.enabled and self.bytecode is not None:
             env.bytecode_cache = self.bytecode
         if self.config.enabled and self.kept:
@@ -279,15 +292,29 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # `mkdocs serve` serves them too and a docs/ file at the same path is caught.
         produce = publications[1] if publications else None
         self.deferred_files = None
+        self.publishing = None
         if produce and self.preview and self.page_reuse is not None:
             # The page being previewed need not wait for feeds and digests (page_reuse.py).
             self.deferred_files, produce = produce, None
-        for path, content in produce() if produce else ():
+        elif produce and not self.preview and len(cat.stories) >= render.PARALLEL_MIN:
+            # At a thousand stories they take a second or more: a forked copy of the build
+            # makes them while MkDocs converts the pages, and on_env adds them (parallel.py).
+            making = produce
+            child = parallel.in_child(lambda: list(making()))
+            if child is not None:
+                self.publishing, produce = (child, making, taken), None
+        self._add_generated(files, config, taken, produce() if produce else ())
+        return files
+
+    def _add_generated(self, files: Files, config: MkDocsConfig, taken: set[str],
+                       made: Iterable[tuple[str, str | bytes]]) -> None:
+        """Add the feeds and digests as files MkDocs writes, where no docs/ file is."""
+        for path, content in made:
             if path in taken:
                 raise PluginError(f"storyhub: docs/{path} conflicts with the generated /{path}; "
                                   "rename or remove the hand-written file")
-            files.append(File.generated(config, path, content=content))
-        return files
+            files.append(File.generated(config, path, content=content,
+                                        inclusion=InclusionLevel.INCLUDED))
 
     def _checked_stories(self) -> tuple[Registry, list[Story], dict[str, images.Processed]]:
         """Load and validate every registry, story and image. A build fails with the list of

@@ -1,0 +1,123 @@
+"""Work in a forked copy of the build (parallel.py) and what uses it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import Project, WarningGuard, differences, new_mkdocs_process
+from storyhub import parallel
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="only Linux forks (parallel.py)")
+
+
+def test_the_work_runs_in_another_process_and_its_result_comes_back() -> None:
+    child = parallel.in_child(lambda: (os.getpid(), ["é", b"\x00", 3.5]))
+    assert child is not None
+    pid, value = child() or (None, None)
+    assert pid != os.getpid() and value == ["é", b"\x00", 3.5]
+
+
+def test_a_failing_child_gives_none_so_the_caller_does_the_work_itself() -> None:
+    def fail() -> None:
+        raise ValueError("broken")
+
+    child = parallel.in_child(fail)
+    assert child is not None and child() is None
+
+
+def test_the_childs_warnings_are_logged_again_by_the_parent(
+        warnings_guard: WarningGuard) -> None:
+    def warn() -> int:
+        logging.getLogger("mkdocs.plugins.storyhub").warning("a warning from the child")
+        logging.getLogger("mkdocs.plugins.storyhub").info("not repeated")
+        return 1
+
+    warnings_guard.expect("a warning from the child")
+    child = parallel.in_child(warn)
+    assert child is not None and warnings_guard.records == []
+    assert child() == 1
+    # The guard (on MkDocs' logger, as MkDocs' warning counter is) saw it once, in this process.
+    assert [(r.name, r.getMessage()) for r in warnings_guard.records] == \
+        [("mkdocs.plugins.storyhub", "a warning from the child")]
+
+
+def test_no_fork_while_threads_run() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert parallel.in_child(lambda: 1) is None
+    finally:
+        stop.set()
+        thread.join()
+    child = parallel.in_child(lambda: 1)
+    assert child is not None and child() == 1
+
+
+def test_many_new_stories_are_converted_on_two_processes_as_one_would_convert_them(
+        tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from storyhub import render
+    from storyhub.model import Story
+
+    stories = [Story(path=f"stories/hr/2026-03-02-s{n}.md", slug=f"s{n}", title=f"S{n}",
+                     date=datetime(2026, 3, 2, tzinfo=UTC), team="hr", authors=("chloe",),
+                     body=f"# Part {n}\n\nStory *{n}* links [a chart](images/c{n % 3}.png).")
+               for n in range(render.PARALLEL_MIN + 5)]
+    pids = tmp_path / "pids"
+
+    def to_url(target: str) -> str | None:
+        with pids.open("a") as out:  # the child's memory is its own: note it in a file
+            out.write(f"{os.getpid()}\n")
+        return f"/media/{target}" if target.endswith("c1.png") else None
+
+    cache = render.RenderCache(None)
+    together = cache.get_all(render.Renderer(["toc"], {}, to_url), stories)
+    assert len(set(pids.read_text().split())) == 2  # both processes converted stories
+    one_by_one = render.Renderer(["toc"], {}, to_url)
+    assert together == {s.slug: one_by_one.render(s) for s in stories}
+    assert (cache.hits, cache.misses) == (0, len(stories))
+    again = cache.get_all(render.Renderer(["toc"], {}, to_url), stories)
+    assert all(again[s.slug] is together[s.slug] for s in stories)  # from the cache
+    assert (cache.hits, cache.misses) == (len(stories), len(stories))
+
+
+def test_a_build_with_forked_work_equals_one_without(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Markdown and feeds made by a forked child (70 stories: above PARALLEL_MIN) give the
+    same site as when this process makes them, or when the child fails."""
+    from storyhub import render
+
+    for n in range(render.PARALLEL_MIN + 6):
+        project.story(("hr", "support", "marketing")[n % 3], f"2026-03-{n % 28 + 1:02d}-s{n}",
+                      title=f"Story {n}", authors=["ana"], kpis=["csat"],
+                      body=f"Intro {n}.\n\n## Part\n\nMore *text* {n}.")
+    forks: list[int] = []
+    real = parallel.in_child
+
+    def counted(work: Callable[[], object]) -> object:
+        forks.append(1)
+        return real(work)
+
+    monkeypatch.setattr(parallel, "in_child", counted)
+    forked = project.build(site_dir=project.root / "forked").site  # each build from cold
+    assert len(forks) == 2  # the Markdown and the feeds
+    new_mkdocs_process()
+    shutil.rmtree(project.root / ".cache")
+    monkeypatch.setattr(parallel, "in_child", lambda work: None)
+    alone = project.build(site_dir=project.root / "alone").site
+    new_mkdocs_process()
+    shutil.rmtree(project.root / ".cache")
+    monkeypatch.setattr(parallel, "in_child", lambda work: real(lambda: 1 / 0))
+    failed = project.build(site_dir=project.root / "failed").site
+    assert (forked / "feeds/all/feed.json").is_file()
+    assert differences(forked, alone) == [] and differences(forked, failed) == []
