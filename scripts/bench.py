@@ -14,8 +14,9 @@ each `mkdocs build` in its own process:
 
 (c) and (d) run in a separate virtual environment that this script creates (pinned versions
 below), so StoryHub's environment is untouched. For each build it prints wall time, peak
-memory (resident memory of the whole process tree: the larger of the sum sampled every 50 ms
-from /proc and the kernel's max RSS of the biggest process) and output size, then the ratios
+memory (memory of the whole process tree: the larger of the sum of proportional set sizes
+sampled every 50 ms from /proc, so that pages a forked child shares with its parent count
+once, and the kernel's max RSS of the biggest process) and output size, then the ratios
 and the cost per story. It also checks that (b) wrote exactly the same bytes as (a).
 
 The serve case starts `mkdocs serve` on a project of --serve-stories stories, waits for the
@@ -177,8 +178,21 @@ def convert(project: Path, blog: Path, plain: Path) -> int:
 
 # --- measuring one process tree -------------------------------------------------------------
 
+def _memory(pid: int, rss: int) -> int:
+    """A process's proportional set size: pages it shares with others (a forked child shares
+    most of its parent's) count once across them. Its RSS where /proc has no smaps_rollup."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss
+
+
 def _tree_rss(root: int) -> int:
-    """Resident memory (bytes) of a process and all its descendants, from /proc."""
+    """Memory (bytes) of a process and all its descendants, from /proc (see _memory)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -195,7 +209,8 @@ def _tree_rss(root: int) -> int:
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        if pid in rss:
+            total += _memory(pid, rss[pid])
         todo.extend(children.get(pid, []))
     return total
 
