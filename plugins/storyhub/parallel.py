@@ -22,14 +22,22 @@ T = TypeVar("T")
 
 class _Collect(logging.Handler):
     """The child's warnings and errors, to be logged again by the parent (MkDocs counts them
-    there: a warning must still fail a strict build)."""
+    there: a warning must still fail a strict build). The child's log shows nothing itself.
+
+    MkDocs' command line keeps its `mkdocs` logger from passing records to the root logger,
+    so the collector listens on both; a record that reaches both is kept once.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.records: list[tuple[str, int, str]] = []
+        self.records: dict[int, tuple[str, int, str]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append((record.name, record.levelno, record.getMessage()))
+        self.records.setdefault(id(record), (record.name, record.levelno, record.getMessage()))
+
+    def install(self) -> None:
+        for name in ("", "mkdocs"):
+            logging.getLogger(name).handlers = [self]
 
 
 def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
@@ -44,8 +52,10 @@ def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
         try:
             os.close(readable)
             collect = _Collect()
-            logging.getLogger().addHandler(collect)
-            data = pickle.dumps((work(), collect.records), protocol=pickle.HIGHEST_PROTOCOL)
+            collect.install()
+            value = work()
+            data = pickle.dumps((value, list(collect.records.values())),
+                                protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(writable, "wb") as out:
                 out.write(data)
             code = 0
