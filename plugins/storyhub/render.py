@@ -281,15 +281,16 @@ class RenderCache:
             found.append(entry if entry is not None and renderer.still_valid(entry) else None)
         missing = [i for i, entry in enumerate(found) if entry is None]
         self.hits += len(stories) - len(missing)
-        share = missing[len(missing) // 2:] if len(missing) >= PARALLEL_MIN else []
+        half = len(missing) // 2 if len(missing) >= PARALLEL_MIN else 0
+        share = missing[len(missing) - half:]
         child = parallel.in_child(lambda: [renderer.render(stories[i]) for i in share]) \
             if share else None
-        ours = missing[:len(missing) // 2] if child is not None else missing
-        converted = {i: renderer.render(stories[i]) for i in ours}
-        theirs = child() if child is not None else None
-        converted.update(zip(share, theirs, strict=True) if theirs is not None
-                         else ((i, renderer.render(stories[i])) for i in missing
-                               if i not in converted))
+        mine = missing[:len(missing) - half] if child is not None else missing
+        converted = {i: renderer.render(stories[i]) for i in mine}
+        if child is not None:
+            theirs = child()  # None if the child failed: its share is converted here
+            converted.update(zip(share, theirs, strict=True) if theirs is not None
+                             else ((i, renderer.render(stories[i])) for i in share))
         for i, rendered in converted.items():
             self.entries[keys[i]] = rendered
         self.misses += len(converted)
