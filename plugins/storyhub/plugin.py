@@ -248,18 +248,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.hidden = [s for s in stories if s.slug not in cat.by_slug]
         self.after_build: dict[str, Path] = {}  # site path -> file, put in place after the build
         self._start_cards(taken, config, cat, processed)
-        assert self.cache is not None
-        renderer = render.Renderer(
-            config.markdown_extensions, config.mdx_configs, self._inline_url(config)
-        )
-        rendered = self.cache.get_all(renderer, cat.stories)
-        self.cache.prune()
-        late_problems, late = images.check(images.late_refs(cat.stories, rendered, processed),
-                                           self.root, self.image_store)
-        if late_problems and not self.preview:
-            raise PluginError(format_problems(late_problems))
-        image_set = images.ImageSet({**processed, **late}, self.image_store, media_path)
-        rendered = images.responsive_stories(rendered, image_set, STORY_PAGE)
+        rendered, image_set = self._rendered_stories(config, cat, processed)
         self.image_set = image_set
         self.site = pages.Site(
             catalog=cat, rendered=rendered, site_name=config.site_name,
@@ -288,23 +277,49 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         images.prune(self.image_store.folder, {p.key for p in image_set.processed.values()})
         for name in (*STYLESHEETS, *SCRIPTS):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
-        # Feeds and digests are generated files rather than writes in on_post_build, so that
-        # `mkdocs serve` serves them too and a docs/ file at the same path is caught.
-        produce = publications[1] if publications else None
-        self.deferred_files = None
-        self.publishing = None
-        if produce and self.preview and self.page_reuse is not None:
-            # The page being previewed need not wait for feeds and digests (page_reuse.py).
-            self.deferred_files, produce = produce, None
-        elif produce and not self.preview and len(cat.stories) >= render.PARALLEL_MIN:
-            # At a thousand stories they take a second or more: a forked copy of the build
-            # makes them while MkDocs converts the pages, and on_env adds them (parallel.py).
-            making = produce
-            child = parallel.in_child(lambda: list(making()))
-            if child is not None:
-                self.publishing, produce = (child, making, taken), None
-        self._add_generated(files, config, taken, produce() if produce else ())
+        self.deferred_files = self.publishing = None
+        if publications:
+            self._add_publications(files, config, taken, publications[1], len(cat.stories))
         return files
+
+    def _rendered_stories(self, config: MkDocsConfig, cat: catalog_mod.Catalog,
+                          processed: dict[str, images.Processed]
+                          ) -> tuple[dict[str, render.Rendered], images.ImageSet]:
+        """Every story's HTML (render cache), with the images its body shows checked and
+        served as derivatives."""
+        assert self.cache is not None and self.image_store is not None
+        renderer = render.Renderer(
+            config.markdown_extensions, config.mdx_configs, self._inline_url(config)
+        )
+        rendered = self.cache.get_all(renderer, cat.stories)
+        self.cache.prune()
+        late_problems, late = images.check(images.late_refs(cat.stories, rendered, processed),
+                                           self.root, self.image_store)
+        if late_problems and not self.preview:
+            raise PluginError(format_problems(late_problems))
+        image_set = images.ImageSet({**processed, **late}, self.image_store, media_path)
+        return images.responsive_stories(rendered, image_set, STORY_PAGE), image_set
+
+    def _add_publications(self, files: Files, config: MkDocsConfig, taken: set[str],
+                          produce: Callable[[], Iterator[tuple[str, str | bytes]]],
+                          stories: int) -> None:
+        """Feeds and digests are generated files rather than writes in on_post_build, so that
+        `mkdocs serve` serves them too and a docs/ file at the same path is caught.
+
+        A preview makes them once the writer pauses: the page being previewed need not wait
+        (page_reuse.DeferredFiles). At a thousand stories they take a second or more, so a
+        build of many stories has a forked copy of itself make them while MkDocs converts
+        the pages, and on_env adds them (parallel.py).
+        """
+        if self.preview and self.page_reuse is not None:
+            self.deferred_files = produce
+            return
+        child = parallel.in_child(lambda: list(produce())) \
+            if not self.preview and stories >= render.PARALLEL_MIN else None
+        if child is not None:
+            self.publishing = (child, produce, taken)
+        else:
+            self._add_generated(files, config, taken, produce())
 
     def _add_generated(self, files: Files, config: MkDocsConfig, taken: set[str],
                        made: Iterable[tuple[str, str | bytes]]) -> None:
