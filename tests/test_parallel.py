@@ -101,16 +101,17 @@ def test_a_build_with_forked_work_equals_one_without(
         project.story(("hr", "support", "marketing")[n % 3], f"2026-03-{n % 28 + 1:02d}-s{n}",
                       title=f"Story {n}", authors=["ana"], kpis=["csat"],
                       body=f"Intro {n}.\n\n## Part\n\nMore *text* {n}.")
-    forks: list[int] = []
+    forks: list[bool] = []
     real = parallel.in_child
 
     def counted(work: Callable[[], object]) -> object:
-        forks.append(1)
-        return real(work)
+        child = real(work)
+        forks.append(child is not None)
+        return child
 
     monkeypatch.setattr(parallel, "in_child", counted)
     forked = project.build(site_dir=project.root / "forked").site  # each build from cold
-    assert len(forks) == 2  # the Markdown and the feeds
+    assert forks == [True, True]  # the Markdown and the feeds, each made by a child
     new_mkdocs_process()
     shutil.rmtree(project.root / ".cache")
     monkeypatch.setattr(parallel, "in_child", lambda work: None)
