@@ -49,6 +49,17 @@ def test_the_childs_warnings_are_logged_again_by_the_parent(
         [("mkdocs.plugins.storyhub", "a warning from the child")]
 
 
+def test_a_fork_the_system_refuses_leaves_the_work_to_the_caller(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", refuse)
+    assert parallel.in_child(lambda: 1) is None
+    assert len(os.listdir("/proc/self/fd")) == before  # its pipe is closed again
+
+
 def test_no_fork_while_threads_run() -> None:
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)

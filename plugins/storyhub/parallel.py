@@ -46,7 +46,12 @@ def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
     if sys.platform != "linux" or threading.active_count() > 1:
         return None
     readable, writable = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no memory or no process left for a copy: the caller does the work
+        os.close(readable)
+        os.close(writable)
+        return None
     if pid == 0:  # the child: never returns
         code = 1
         try:
