@@ -191,7 +191,7 @@ def _memory(pid: int, rss: int) -> int:
     return rss
 
 
-def _tree_rss(root: int) -> int:
+def _tree_memory(root: int) -> int:
     """Memory (bytes) of a process and all its descendants, from /proc (see _memory)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
@@ -240,7 +240,7 @@ def measure(command: list[str], cwd: Path, site: Path) -> Run:
     def sample() -> None:
         nonlocal peak
         while not stop.wait(SAMPLE_SECONDS):
-            peak = max(peak, _tree_rss(process.pid))
+            peak = max(peak, _tree_memory(process.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -178,6 +178,7 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     return out.getvalue()
 
 
+@functools.cache  # the package's fonts; a preview rebuild would read them again
 def _font_digest() -> str:
     digest = hashlib.sha256()
     for path in (BOLD, REGULAR):
