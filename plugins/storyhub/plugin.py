@@ -45,6 +45,7 @@ from . import (
     search_index,
     theme_html,
     validate,
+    watch,
 )
 from . import catalog as catalog_mod
 from .model import Problem, Registry, Story
@@ -75,6 +76,9 @@ class StoryHubConfig(base.Config):
     search_index = c.Type(bool, default=True)  # build the Pagefind index after the site
     # Stories per search index shard: Pagefind needs ~190 KB of memory per story it indexes.
     search_shard_size = c.Type(int, default=search.SHARD_SIZE)
+    # `mkdocs serve` notices saves through the system's file events instead of polling
+    # (watch.py); false for folders that deliver none (some network and container mounts).
+    file_events = c.Type(bool, default=True)
 
 
 def format_problems(problems: list[Problem]) -> str:
@@ -225,9 +229,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             page_reuse.set_aside(Path(config.site_dir))
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> None:
-        """Rebuild when a story or registry changes."""
+        """Rebuild when a story or registry changes, as soon as it is saved."""
         if self.config.enabled:
             server.watch(str(self.stories_dir))
+        if self.config.enabled and self.config.file_events:
+            watch.use_file_events(server, [
+                config.docs_dir, config.config_file_path, *config.theme.dirs,
+                str(self.stories_dir)])
 
     # Run after other plugins have added their files, so our pages cannot be shadowed silently.
     @event_priority(-50)
