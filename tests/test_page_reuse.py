@@ -175,6 +175,52 @@ def test_a_story_edited_twice_and_back_is_right_each_time(
     assert differences(project.root / "site-1", project.root / "site-4") == []
 
 
+def months_corpus(project: Project) -> None:
+    """Stories over three months, so that the archive has sections to reuse."""
+    project.config(search_index=False)
+    for month in (1, 2, 3):
+        for day in (3, 4):
+            project.story("hr", f"2026-{month:02d}-{day:02d}-m{month}-d{day}",
+                          title=f"Month {month} day {day}", authors=["chloe"], kpis=["csat"])
+
+
+def test_the_archive_renders_again_only_the_month_of_an_edited_title(
+        project: Project, session: Callable[[str], StoryHubPlugin]) -> None:
+    months_corpus(project)
+    first = session("site-1")
+    assert first.page_reuse is not None
+    before = dict(first.page_reuse.sections)
+    project.story("hr", "2026-02-04-m2-d4", title="Renamed in February", authors=["chloe"],
+                  kpis=["csat"])
+    second = session("site-2")
+    assert second.page_reuse is not None
+    after = second.page_reuse.sections
+    for page in ("archive/index.md", "archive/2026/index.md"):
+        assert after[(page, "2026-01")] is before[(page, "2026-01")]
+        assert after[(page, "2026-03")] is before[(page, "2026-03")]
+        assert after[(page, "2026-02")] is not before[(page, "2026-02")]
+    archive = (project.root / "site-2" / "archive" / "index.html").read_text("utf-8")
+    assert "Renamed in February" in archive and "Month 1 day 3" in archive
+    assert differences(project.root / "site-2", fresh(project, "site-fresh")) == []
+
+
+@pytest.mark.parametrize("change", ["draft", "new story", "date"])
+def test_the_archive_is_right_after_a_change_that_moves_stories_between_months(
+        project: Project, session: Callable[[str], StoryHubPlugin], change: str) -> None:
+    months_corpus(project)
+    session("site-1")
+    keys: dict[str, object] = dict(title="Month 2 day 4", authors=["chloe"], kpis=["csat"])
+    if change == "draft":
+        project.story("hr", "2026-02-04-m2-d4", draft=True, **keys)
+    elif change == "new story":
+        project.story("hr", "2026-02-09-added", **keys)
+    else:
+        project.story("hr", "2026-02-04-m2-d4", **{**keys, "date": "2026-03-09"})
+    session("site-2")
+    assert differences(project.root / "site-1", project.root / "site-2"), "the change shows"
+    assert differences(project.root / "site-2", fresh(project, "site-fresh")) == []
+
+
 # --- the parts, as units ---------------------------------------------------------------------
 
 def test_a_context_with_a_function_never_matches_and_stories_count_as_slugs() -> None:

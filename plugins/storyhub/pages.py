@@ -89,7 +89,14 @@ def make_environment(kind: type[jinja2.Environment] = jinja2.Environment,
     )
     env.filters["human_date"] = human_date
     env.filters["month_name"] = month_name
+    # `{% call reused_section(name, parts) %}...{% endcall %}`: a part of a page that a
+    # preview rebuild may take from the last one (page_reuse.PageReuse.section).
+    env.globals["reused_section"] = _render_section
     return env
+
+
+def _render_section(name: Any, parts: Any, caller: Callable[[], str]) -> str:
+    return caller()
 
 
 @dataclass

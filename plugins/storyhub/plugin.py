@@ -461,6 +461,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.page_reuse.start(state, self.site.catalog.stories, self.site.rendered)
         if isinstance(self.env, page_reuse.TrackingEnvironment):
             self.env.rendered = self.site.rendered
+            self.env.globals["reused_section"] = self.page_reuse.section
         return self.page_reuse
 
     def _keeps_pages(self, config: MkDocsConfig) -> bool:
