@@ -78,6 +78,7 @@ def text_color(background: tuple[int, int, int]) -> tuple[int, int, int]:
     return WHITE if on_white >= on_ink else INK
 
 
+@functools.cache  # loading a font face took a third of a millisecond, several per card
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
@@ -119,6 +120,7 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) ->
     return kept, False
 
 
+@functools.cache  # one per team colour; computing it took almost a millisecond a card
 def _ramp(background: tuple[int, int, int], ink: tuple[int, int, int]) -> list[int]:
     """Palette of 256 shades from the background (0) to the ink (255), as Pillow blends them."""
     return [round(b + (i - b) * level / 255) for level in range(256)
@@ -134,21 +136,9 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     # grey layer. A card without a cover then is a palette image of those 256 shades, which
     # PNG encodes far faster than RGB (7 instead of 25-33 ms a card, which was most of a
     # clean build's time); with a cover, the layer is painted over it in the ink.
-    layer = Image.new("L", SIZE, 0)
+    rings = None if cover is not None else 36 if ink == WHITE else 26
+    layer = _frame(clean_text(text.team), clean_text(text.site_name), text_width, rings).copy()
     draw = ImageDraw.Draw(layer)
-    if cover is None:
-        # Two soft rings in a lighter (on dark colours) or darker shade fill the empty corner.
-        shade = 36 if ink == WHITE else 26
-        for radius, width in ((300, 56), (170, 40)):
-            centre = (SIZE[0] - 90, SIZE[1] + 10)
-            draw.ellipse((centre[0] - radius, centre[1] - radius, centre[0] + radius,
-                          centre[1] + radius), outline=shade, width=width)
-    # A band in the text colour marks the top, like the team colour on the site's cards.
-    draw.rectangle((MARGIN, MARGIN, MARGIN + 72, MARGIN + 8), fill=255)
-    label = _font(BOLD, 30)
-    team, _ = wrap(clean_text(text.team).upper(), label, text_width, 1)
-    draw.text((MARGIN, MARGIN + 32), team[0] if team else "", font=label, fill=255)
-
     title = clean_text(text.title)
     for size in TITLE_SIZES:
         font = _font(BOLD, size)
@@ -159,10 +149,6 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     top = MARGIN + 100
     for number, line in enumerate(lines):
         draw.text((MARGIN, top + number * leading), line, font=font, fill=255)
-
-    footer = _font(REGULAR, 28)
-    site, _ = wrap(clean_text(text.site_name), footer, text_width, 1)
-    draw.text((MARGIN, SIZE[1] - MARGIN - 28), site[0] if site else "", font=footer, fill=255)
     out = io.BytesIO()
     if cover is None:
         layer.putpalette(_ramp(background, ink))
@@ -176,6 +162,29 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     card.paste(ink, (0, 0), layer)
     card.save(out, "PNG", compress_level=6)  # "optimize" costs 10x the time for 1% smaller
     return out.getvalue()
+
+
+@functools.lru_cache(maxsize=64)  # cards of one team share it: a copy costs 0.1 ms
+def _frame(team: str, site_name: str, text_width: int, rings: int | None) -> Image.Image:
+    """The ink coverage of what every card of a team shows: the band, the team's name and
+    the site's name, and on cards without a cover two rings of shade `rings`."""
+    layer = Image.new("L", SIZE, 0)
+    draw = ImageDraw.Draw(layer)
+    if rings is not None:
+        # Two soft rings in a lighter (on dark colours) or darker shade fill the empty corner.
+        for radius, width in ((300, 56), (170, 40)):
+            centre = (SIZE[0] - 90, SIZE[1] + 10)
+            draw.ellipse((centre[0] - radius, centre[1] - radius, centre[0] + radius,
+                          centre[1] + radius), outline=rings, width=width)
+    # A band in the text colour marks the top, like the team colour on the site's cards.
+    draw.rectangle((MARGIN, MARGIN, MARGIN + 72, MARGIN + 8), fill=255)
+    label = _font(BOLD, 30)
+    lines, _ = wrap(team.upper(), label, text_width, 1)
+    draw.text((MARGIN, MARGIN + 32), lines[0] if lines else "", font=label, fill=255)
+    footer = _font(REGULAR, 28)
+    lines, _ = wrap(site_name, footer, text_width, 1)
+    draw.text((MARGIN, SIZE[1] - MARGIN - 28), lines[0] if lines else "", font=footer, fill=255)
+    return layer
 
 
 @functools.cache  # the package's fonts; a preview rebuild would read them again
