@@ -37,6 +37,7 @@ from PIL import Image, ImageCms, ImageOps
 from .build_cache import write_atomic
 from .model import ImageRef, Problem, Story
 from .render import Rendered
+from .validate import IMAGE_SUFFIXES
 
 WIDTHS = (480, 960, 1600)
 FEED_WIDTH = 960  # feed readers get one JPEG/PNG of about this width
@@ -59,6 +60,27 @@ SIZES = {
 PRUNE_DAYS = 7  # unused cache entries older than this are deleted
 MIME = {".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png"}
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def media_path(project_path: str) -> str:
+    """Site path of a file under stories/: 'stories/hr/images/a.jpg' -> 'media/hr/images/a.jpg'."""
+    return "media/" + project_path.split("/", 1)[1]
+
+
+def inline_url(root: Path, stories_dir: str, story_page: str) -> Callable[[str], str | None]:
+    """For render.Renderer: the URL, relative to a story page at `story_page`, of an image a
+    story's body shows by its project path (`stories/hr/images/a.jpg`); None for any other
+    target, which the Markdown keeps as written."""
+    prefix = stories_dir.rstrip("/") + "/"
+
+    def to_url(target: str) -> str | None:
+        path = root / target
+        if not target.startswith(prefix) or path.suffix.lower() not in IMAGE_SUFFIXES \
+                or not path.is_file():
+            return None
+        return get_relative_url(media_path(target), story_page)
+
+    return to_url
 
 
 class ImageError(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -120,6 +122,15 @@ class Site:
                 or not path.endswith("/"):
             return path
         return f"{path}index.html"
+
+
+def front_matter(title: str) -> str:
+    """Front matter of a generated page: its title, and full width (Material's `hide`)."""
+    # The theme prints `page.meta.title` into <title> and the header without escaping
+    # (MkDocs templates do not autoescape), so the title goes in as HTML text.
+    # JSON strings are valid YAML scalars and escape everything YAML cares about.
+    safe = html.escape(title, quote=True)
+    return f"---\ntitle: {json.dumps(safe, ensure_ascii=False)}\nhide: [navigation, toc]\n---\n"
 
 
 def render_page(env: jinja2.Environment, site: Site, spec: PageSpec, page_url: str) -> str:

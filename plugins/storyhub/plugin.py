@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import itertools
-import json
 import logging
 import os
 import time
@@ -32,14 +29,15 @@ from . import (
     feeds,
     images,
     load,
-    newsletters,
     page_cache,
     page_reuse,
     pages,
     parallel,
     preview,
     project,
+    publishing,
     render,
+    report,
     reproducible,
     search,
     search_index,
@@ -79,19 +77,6 @@ class StoryHubConfig(base.Config):
     # `mkdocs serve` notices saves through the system's file events instead of polling
     # (watch.py); false for folders that deliver none (some network and container mounts).
     file_events = c.Type(bool, default=True)
-
-
-def format_problems(problems: list[Problem]) -> str:
-    # Sorted by file and line like `storyhub check`, whichever check found the problem.
-    errors = sorted((p for p in problems if p.severity == "error"), key=lambda p: (p.path, p.line))
-    lines = [f"StoryHub found {len(errors)} problem(s) in the stories; nothing was built:"]
-    lines += [f"  {p}" for p in errors]
-    return "\n".join(lines)
-
-
-def media_path(project_path: str) -> str:
-    """Site path of a file under stories/: 'stories/hr/images/a.jpg' -> 'media/hr/images/a.jpg'."""
-    return "media/" + project_path.split("/", 1)[1]
 
 
 class StoryHubPlugin(BasePlugin[StoryHubConfig]):
@@ -272,8 +257,14 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.env = pages.make_environment(
             page_reuse.TrackingEnvironment if self.preview or keeps_pages else jinja2.Environment,
             self.bytecode)
-        publications = self._publications(config) if self.config.feeds else None
-        specs = pages.all_pages(self.site, publications[0] if publications else ())
+        publications = publishing.publications(
+            self.site, image_set, self.env, self.tz, config.site_url or "",
+            config.theme.get("language"), self.config.feed_size, self.config,
+            self.root / self.config.cache_dir / "publications"
+            if self.config.cache_dir and not self.preview else None) if self.config.feeds else None
+        if publications:
+            self.feed_links = publications.link_tags
+        specs = pages.all_pages(self.site, publications.builders if publications else ())
         reuse = self._page_reuse(config, image_set)
         self.page_cache = self._page_cache(config, image_set, specs) if keeps_pages else None
         self._add_pages(files, config, specs, taken, reuse)
@@ -287,7 +278,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             files.append(File.generated(config, CSS_DIR + name, abs_src_path=str(ASSETS / name)))
         self.deferred_files = self.publishing = None
         if publications:
-            self._add_publications(files, config, taken, publications[1], len(cat.stories))
+            self._add_publications(files, config, taken, publications.produce, len(cat.stories))
         return files
 
     def _rendered_stories(self, config: MkDocsConfig, cat: catalog_mod.Catalog,
@@ -297,20 +288,20 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         served as derivatives."""
         assert self.cache is not None and self.image_store is not None
         renderer = render.Renderer(
-            config.markdown_extensions, config.mdx_configs, self._inline_url(config)
+            config.markdown_extensions, config.mdx_configs,
+            images.inline_url(self.root, self.config.stories_dir, STORY_PAGE)
         )
         rendered = self.cache.get_all(renderer, cat.stories)
         self.cache.prune()
         late_problems, late = images.check(images.late_refs(cat.stories, rendered, processed),
                                            self.root, self.image_store)
         if late_problems and not self.preview:
-            raise PluginError(format_problems(late_problems))
-        image_set = images.ImageSet({**processed, **late}, self.image_store, media_path)
+            raise PluginError(report.build_failure(late_problems))
+        image_set = images.ImageSet({**processed, **late}, self.image_store, images.media_path)
         return images.responsive_stories(rendered, image_set, STORY_PAGE), image_set
 
     def _add_publications(self, files: Files, config: MkDocsConfig, taken: set[str],
-                          produce: Callable[[], Iterator[tuple[str, str | bytes]]],
-                          stories: int) -> None:
+                          produce: publishing.Produce, stories: int) -> None:
         """Feeds and digests are generated files rather than writes in on_post_build, so that
         `mkdocs serve` serves them too and a docs/ file at the same path is caught.
 
@@ -353,7 +344,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         for warning in checked.warnings:
             log.warning(str(warning))
         if checked.errors and not self.preview:
-            raise PluginError(format_problems(checked.problems))
+            raise PluginError(report.build_failure(checked.problems))
         if checked.errors:
             # The preview keeps serving: the problems go on every page and the broken parts
             # are left out, so fixing a file brings its story back on the next rebuild.
@@ -389,30 +380,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.specs[spec.src_uri] = spec
             title = spec.title.replace("\n", " ")
             files.append(File.generated(
-                config, spec.src_uri, content=_front_matter(title),
+                config, spec.src_uri, content=pages.front_matter(title),
                 inclusion=InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV,
             ))
-
-    def _publications(self, config: MkDocsConfig) -> tuple[
-            list[pages.PageBuilder], Callable[[], Iterator[tuple[str, str | bytes]]]]:
-        """Page builders and the generated files of feeds and newsletters."""
-        publisher = feeds.Publisher(self.site, config.site_url or "", self.config.feed_size,
-                                    self.image_set.served_file, config.theme.get("language"))
-        digests = newsletters.Digests(publisher, self.tz, self.env)
-        self.feed_links = publisher.link_tags
-
-        def produce() -> Iterator[tuple[str, str | bytes]]:
-            return itertools.chain(publisher.files(), digests.files())
-
-        if not self.config.cache_dir or self.preview:
-            return [publisher.index_page, digests.pages], produce
-        # A warm build with the same inputs takes the files from the cache (build_cache.py).
-        key = build_cache.digest_of(pages.TEMPLATES, build_cache.publication_inputs(
-            self.site, {path: p.key for path, p in self.image_set.processed.items()},
-            {"site_url": config.site_url, "language": config.theme.get("language"),
-             "plugin": dict(self.config)}))
-        store = build_cache.FileSetCache(self.root / self.config.cache_dir / "publications")
-        return [publisher.index_page, digests.pages], lambda: iter(store.files(key, produce))
 
     def _start_cards(self, taken: set[str], config: MkDocsConfig, cat: catalog_mod.Catalog,
                      covers: dict[str, images.Processed]) -> None:
@@ -421,7 +391,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         assert self.image_store is not None
         card_dir = self.image_store.folder.parent / "cards"
         jobs = cards.plan_cards(cat.stories, cat.registry.teams, config.site_name,
-                                images.ImageSet(dict(covers), self.image_store, media_path),
+                                images.ImageSet(dict(covers), self.image_store, images.media_path),
                                 card_dir)
         for story in cat.stories:
             if cards.card_path(story) in taken:
@@ -477,16 +447,6 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         return page_cache.PageCache.open(
             self.root / self.config.cache_dir / "pages", key,
             page_cache.story_digests(self.site.catalog.stories, self.site.rendered))
-
-    def _inline_url(self, config: MkDocsConfig) -> Any:
-        def to_url(target: str) -> str | None:
-            path = self.root / target
-            if not target.startswith(self.config.stories_dir.rstrip("/") + "/") \
-                    or path.suffix.lower() not in validate.IMAGE_SUFFIXES or not path.is_file():
-                return None
-            return get_relative_url(media_path(target), STORY_PAGE)
-
-        return to_url
 
     def on_pre_page(self, page: Page, /, *, config: MkDocsConfig, files: Files) -> Page | None:
         """Date the page from the stories, not the clock (the sitemap's <lastmod> and gzip time)."""
@@ -621,12 +581,3 @@ def _index_done(result: search_index.IndexReport | search_index.SearchIndexError
         log.warning(f"storyhub: search index: {result}")
     else:
         log.info(f"storyhub: indexed {result.pages} pages for search in {result.seconds:.2f} s")
-
-
-def _front_matter(title: str) -> str:
-    """Front matter of a generated page: its title, and full width (Material's `hide`)."""
-    # The theme prints `page.meta.title` into <title> and the header without escaping
-    # (MkDocs templates do not autoescape), so the title goes in as HTML text.
-    # JSON strings are valid YAML scalars and escape everything YAML cares about.
-    safe = html.escape(title, quote=True)
-    return f"---\ntitle: {json.dumps(safe, ensure_ascii=False)}\nhide: [navigation, toc]\n---\n"

@@ -12,6 +12,14 @@ def ordered(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.path, p.line))
 
 
+def build_failure(problems: Iterable[Problem]) -> str:
+    """The error that stops a build: every error, by file and line like `storyhub check`,
+    whichever check found it."""
+    errors = ordered(p for p in problems if p.severity == "error")
+    lines = [f"StoryHub found {len(errors)} problem(s) in the stories; nothing was built:"]
+    return "\n".join([*lines, *(f"  {p}" for p in errors)])
+
+
 def as_text(problem: Problem) -> str:
     """`path:line: message (hint)`, with warnings marked so they are not mistaken for errors."""
     if problem.severity == "warning":
