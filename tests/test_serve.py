@@ -160,6 +160,12 @@ def test_mkdocs_serve_shows_the_problems_and_recovers(project: Project, tmp_path
         story.write_text(story_text(title="Onboarding buddies", authors=["chloe"]), "utf-8")
         page = wait_for(base + "stories/buddies/", lambda status, html: status == 200)
         assert "sh-problems" not in page
+        # Nothing changes now, so the server must stop rebuilding: a rebuild reads every
+        # file it watches, and reads are no edits.
+        time.sleep(1.5)
+        rebuilds = (tmp_path / "serve.log").read_text("utf-8").count("Detected file changes")
+        time.sleep(2)
+        assert (tmp_path / "serve.log").read_text("utf-8").count("Detected file changes") == rebuilds
         assert server.poll() is None, "the server stopped"
     finally:
         server.terminate()

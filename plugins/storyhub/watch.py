@@ -19,12 +19,38 @@ import logging
 from collections.abc import Iterable
 
 from mkdocs.livereload import LiveReloadServer
-from watchdog.events import FileSystemEventHandler
+from watchdog.events import (
+    FileAttribEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
+# What polling sees: a file written, created, deleted, moved or touched.
+CHANGES: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent,
+    FileAttribEvent]
+
+
+class ChangeObserver(Observer):  # type: ignore[misc,valid-type]  # the platform's class
+    """The native observer, reporting changes only. It would also report every file being
+    opened and read (MkDocs rebuilds on any event), and a rebuild reads every story: each
+    rebuild would start the next one, for ever."""
+
+    def schedule(self, event_handler: FileSystemEventHandler, path: str, *,
+                 recursive: bool = False, event_filter: list[type[FileSystemEvent]] | None = None,
+                 follow_symlink: bool = False) -> ObservedWatch:
+        return super().schedule(event_handler, path, recursive=recursive,
+                                event_filter=event_filter or CHANGES,
+                                follow_symlink=follow_symlink)
 
 
 def use_file_events(server: LiveReloadServer, candidates: Iterable[str]) -> bool:
@@ -42,7 +68,7 @@ def use_file_events(server: LiveReloadServer, candidates: Iterable[str]) -> bool
         return False
     # The attribute is typed as MkDocs' PollingObserver; the server only starts, stops and
     # schedules on it, which every watchdog observer does.
-    server.observer = Observer()  # type: ignore[assignment]
+    server.observer = ChangeObserver()
     for path in watched:
         server.watch(path)
     return True
@@ -58,7 +84,7 @@ def _unwatch(server: LiveReloadServer, path: str) -> bool:
 
 def _works(paths: list[str]) -> bool:
     """Whether the system gives file events for every path (inotify has a per-user limit)."""
-    probe: BaseObserver = Observer()
+    probe: BaseObserver = ChangeObserver()
     try:
         for path in paths:
             probe.schedule(FileSystemEventHandler(), path, recursive=True)
