@@ -257,12 +257,14 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.env = pages.make_environment(
             page_reuse.TrackingEnvironment if self.preview or keeps_pages else jinja2.Environment,
             self.bytecode)
-        publications = publishing.publications(
-            self.site, image_set, self.env, self.tz, config.site_url or "",
-            config.theme.get("language"), self.config.feed_size, self.config,
-            self.root / self.config.cache_dir / "publications"
-            if self.config.cache_dir and not self.preview else None) if self.config.feeds else None
-        if publications:
+        publications = None
+        if self.config.feeds:
+            # A preview makes them anew: they are written once the writer pauses anyway.
+            cache = self.root / self.config.cache_dir / "publications" \
+                if self.config.cache_dir and not self.preview else None
+            publications = publishing.publications(
+                self.site, image_set, self.env, self.tz, config.site_url or "",
+                config.theme.get("language"), self.config.feed_size, self.config, cache)
             self.feed_links = publications.link_tags
         specs = pages.all_pages(self.site, publications.builders if publications else ())
         reuse = self._page_reuse(config, image_set)
