@@ -53,7 +53,7 @@ class ChangeObserver(Observer):  # type: ignore[misc,valid-type]  # the platform
                                 follow_symlink=follow_symlink)
 
 
-def use_file_events(server: LiveReloadServer, candidates: Iterable[str]) -> bool:
+def use_file_events(server: LiveReloadServer, candidates: Iterable[str | None]) -> bool:
     """Move the server's watches among `candidates` (the folders and files MkDocs and the
     plugins may have watched) to a native observer; True if the server now uses it.
 
@@ -61,13 +61,12 @@ def use_file_events(server: LiveReloadServer, candidates: Iterable[str]) -> bool
     `watch:` entries of mkdocs.yml, go to the native observer directly."""
     if Observer is PollingObserver or not isinstance(server.observer, PollingObserver):
         return False
-    watched = [path for path in dict.fromkeys(candidates) if _unwatch(server, path)]
+    watched = [path for path in dict.fromkeys(candidates) if path and _unwatch(server, path)]
     if not _works(watched):
         for path in watched:
             server.watch(path)
         return False
-    # The attribute is typed as MkDocs' PollingObserver; the server only starts, stops and
-    # schedules on it, which every watchdog observer does.
+    # The server only schedules, starts and stops its observer, as every observer does.
     server.observer = ChangeObserver()
     for path in watched:
         server.watch(path)
