@@ -168,14 +168,15 @@ class TrackingEnvironment(jinja2.Environment):
 
 
 def tracked(env: jinja2.Environment, touched: set[str], make: Callable[[], str]) -> str:
-    """`make()`, with `env` (if a TrackingEnvironment) adding the stories it reads to `touched`."""
+    """`make()`, with `env` (if a TrackingEnvironment) adding the stories it reads to `touched`
+    (and not to the set of an enclosing `tracked`, which is in force again afterwards)."""
     if not isinstance(env, TrackingEnvironment):
         return make()
-    env.touched = touched
+    outer, env.touched = env.touched, touched
     try:
         return make()
     finally:
-        env.touched = None
+        env.touched = outer
 
 
 def folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -537,20 +538,14 @@ class PageReuse:
         parts = tuple(parts)
         key = (page, name)
         known = self.sections.get(key)
-        assert env.touched is not None  # set by `render`
-        if known is not None and len(known.parts) == len(parts) \
-                and all(a is b for a, b in zip(known.parts, parts, strict=True)):
-            env.touched |= known.stories
-            return known.html
-        outer, read = env.touched, set[str]()
-        env.touched = read
-        try:
-            html = caller()
-        finally:
-            outer |= read  # in place: `tracked` hands the page's own set to env.touched
-            env.touched = outer
-        self.sections[key] = _Section(parts, frozenset(read), html)
-        return html
+        assert env.touched is not None  # the page's own set, from `render`
+        if known is None or len(known.parts) != len(parts) \
+                or any(a is not b for a, b in zip(known.parts, parts, strict=True)):
+            read: set[str] = set()
+            html = tracked(env, read, caller)
+            known = self.sections[key] = _Section(parts, frozenset(read), html)
+        env.touched |= known.stories  # in place: it is the page's own set
+        return known.html
 
     def stash(self, site_dir: Path) -> None:
         """After a build: keep what it rendered for the next rebuild."""
