@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -100,10 +100,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.story_memo = validate.StoryMemo()
         self.deferred = page_reuse.DeferredFiles(
             lambda error: log.error(f"storyhub: writing feeds and digests failed: {error}"))
-        self.deferred_files: Callable[[], Iterator[tuple[str, str | bytes]]] | None = None
+        self.deferred_files: build_cache.Produce | None = None
         # Feeds and digests a forked copy of the build is making: (result, producer, taken).
         self.publishing: tuple[Callable[[], list[tuple[str, str | bytes]] | None],
-                               Callable[[], Iterator[tuple[str, str | bytes]]], set[str]] | None = None
+                               build_cache.Produce, set[str]] | None = None
         self.card_drawing: cards.CardDrawing | None = None
         self.last_catalog: catalog_mod.Catalog | None = None  # related stories for rebuilds
         self.last_stories: dict[str, Story] = {}  # by path, as the last preview rebuild had them
@@ -303,7 +303,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         return images.responsive_stories(rendered, image_set, STORY_PAGE), image_set
 
     def _add_publications(self, files: Files, config: MkDocsConfig, taken: set[str],
-                          produce: publishing.Produce, stories: int) -> None:
+                          produce: build_cache.Produce, stories: int) -> None:
         """Feeds and digests are generated files rather than writes in on_post_build, so that
         `mkdocs serve` serves them too and a docs/ file at the same path is caught.
 

@@ -15,14 +15,11 @@ import jinja2
 from . import build_cache, feeds, newsletters, pages
 from .images import ImageSet
 
-# (site path, content) of every generated file, made when called.
-Produce = Callable[[], Iterator[tuple[str, str | bytes]]]
-
 
 @dataclass(frozen=True)
 class Publications:
     builders: list[pages.PageBuilder]  # the /feeds/ page and the newsletter pages
-    produce: Produce
+    produce: build_cache.Produce  # (site path, content) of every file, made when called
     link_tags: Callable[[str, str], list[str]]  # (feed, page URL) -> <link> tags for <head>
 
 
