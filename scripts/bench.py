@@ -15,7 +15,7 @@ each `mkdocs build` in its own process:
 (c) and (d) run in a separate virtual environment that this script creates (pinned versions
 below), so StoryHub's environment is untouched. For each build it prints wall time, peak
 memory (memory of the whole process tree: the larger of the sum of proportional set sizes
-sampled every 50 ms from /proc, so that pages a forked child shares with its parent count
+sampled every 0.25 s from /proc, so that pages a forked child shares with its parent count
 once, and the kernel's max RSS of the biggest process) and output size, then the ratios
 and the cost per story. It also checks that (b) wrote exactly the same bytes as (a).
 
