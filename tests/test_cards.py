@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from conftest import MKDOCS_YML, Project
 from storyhub import cards
@@ -148,3 +148,31 @@ def test_long_titles_are_ellipsized_and_odd_text_does_not_break_cards() -> None:
 def test_text_colour_contrasts_with_the_team_colour(background: str,
                                                     ink: tuple[int, int, int]) -> None:
     assert cards.text_color(cards._rgb(background)) == ink
+
+
+@pytest.mark.parametrize(("title", "color"), [
+    ("Support tickets shaped the spring campaign", "#00695c"),
+    ("Émile's ÅÉ queue: gjpqy — 12% “quoted” AV WA To Ty", "#ffeb3b"),
+    ("word " * 60, "#1565c0"),  # ellipsized at the smallest size
+    ("x" * 90, "#6a1b9a"),  # one word split over lines
+])
+def test_titles_look_as_pillow_draws_them(title: str, color: str) -> None:
+    """Cards draw each word once and reuse it, and encode only the title's rows: the pixels
+    must be those of Pillow drawing the lines on the team's frame."""
+    text = cards.CardText(title, "Customer Support", color, "Stories")
+    width = cards.SIZE[0] - 2 * cards.MARGIN
+    background = cards._rgb(color)
+    frame = cards._frame("Customer Support", "Stories", width,
+                         36 if cards.text_color(background) == cards.WHITE else 26).copy()
+    for size in cards.TITLE_SIZES:
+        font = cards._font(cards.BOLD, size)
+        lines, fits = cards.wrap(title, font, width, cards.TITLE_LINES)
+        if fits:
+            break
+    draw = ImageDraw.Draw(frame)
+    for number, line in enumerate(lines):
+        draw.text((cards.MARGIN, cards.TITLE_TOP + number * round(font.size * 1.18)), line,
+                  font=font, fill=255)
+    frame.putpalette(cards._ramp(background, cards.text_color(background)))
+    with Image.open(io.BytesIO(cards.draw_card(text))) as card:
+        assert card.convert("RGB").tobytes() == frame.convert("RGB").tobytes()

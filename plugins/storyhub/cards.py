@@ -13,6 +13,7 @@ import hashlib
 import html
 import io
 import json
+import math
 import os
 import re
 import subprocess
@@ -27,6 +28,7 @@ from typing import Any
 import PIL
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from . import png
 from .build_cache import write_atomic
 from .images import ImageSet
 from .model import Story, Team
@@ -36,11 +38,12 @@ FONTS = Path(__file__).parent / "fonts"
 BOLD = FONTS / "DejaVuSans-Bold.ttf"
 REGULAR = FONTS / "DejaVuSans.ttf"
 CARD_DIR = "assets/cards/"
-VERSION = 3
+VERSION = 4
 MARGIN = 64
 COVER_WIDTH = 480  # right-hand panel with the story's cover
 TITLE_SIZES = (64, 58, 52, 46)  # tried largest first until the title fits
 TITLE_LINES = 5
+TITLE_TOP = MARGIN + 100
 ELLIPSIS = "…"
 WHITE = (255, 255, 255)
 INK = (20, 20, 20)
@@ -88,6 +91,18 @@ def clean_text(text: str) -> str:
     return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e]", " ", text).split())
 
 
+@functools.lru_cache(maxsize=1 << 15)  # titles share most of their words
+def _length(font: ImageFont.FreeTypeFont, text: str) -> float:
+    return font.getlength(text)
+
+
+def line_length(line: str, font: ImageFont.FreeTypeFont) -> float:
+    """Width of a line as cards draw it: word after word, a space between (no kerning
+    across a space, which lets every word be drawn once and reused, see `_word`)."""
+    words = line.split(" ")
+    return sum(_length(font, word) for word in words) + _length(font, " ") * (len(words) - 1)
+
+
 def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) -> tuple[
         list[str], bool]:
     """Greedy word wrap to `width` pixels; words longer than a line are split.
@@ -97,7 +112,7 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) ->
     """
     words: list[str] = []
     for word in text.split():
-        while font.getlength(word) > width:
+        while _length(font, word) > width:
             cut = len(word) - 1
             while cut > 1 and font.getlength(word[:cut]) > width:
                 cut -= 1
@@ -106,7 +121,7 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) ->
         words.append(word)
     lines: list[str] = []
     for word in words:
-        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+        if lines and line_length(f"{lines[-1]} {word}", font) <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
             lines.append(word)
@@ -114,17 +129,53 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) ->
         return lines, True
     kept = lines[:max_lines]
     last = kept[-1]
-    while last and font.getlength(last + ELLIPSIS) > width:
+    while last and line_length(last + ELLIPSIS, font) > width:
         last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
     kept[-1] = last.rstrip(" ,;:.-") + ELLIPSIS
     return kept, False
 
 
+@dataclass(frozen=True)
+class Word:
+    """A word's ink coverage, drawn once per font and reused on every card that has it
+    (drawing the glyphs was a third of a card's time)."""
+
+    mask: Image.Image
+    left: int  # where the mask goes, from the pen position on the line's top
+    top: int
+    advance: float
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _word(font: ImageFont.FreeTypeFont, text: str) -> Word:
+    box = font.getbbox(text)  # whole pixels with the basic layout engine
+    left, top, right, bottom = (math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]),
+                                math.ceil(box[3]))
+    mask = Image.new("L", (max(0, right - left), max(0, bottom - top)), 0)
+    if mask.width and mask.height:
+        ImageDraw.Draw(mask).text((-left, -top), text, font=font, fill=255)
+    return Word(mask, left, top, _length(font, text))
+
+
+def _place(lines: list[str], font: ImageFont.FreeTypeFont, left: int, top: int,
+           leading: int) -> list[tuple[Word, int, int]]:
+    """Each word of `lines` with the pixel where its mask goes."""
+    placed = []
+    space = _length(font, " ")
+    for number, line in enumerate(lines):
+        pen = float(left)
+        for text in line.split(" "):
+            word = _word(font, text)
+            placed.append((word, round(pen) + word.left, top + number * leading + word.top))
+            pen += word.advance + space
+    return placed
+
+
 @functools.cache  # one per team colour; computing it took almost a millisecond a card
-def _ramp(background: tuple[int, int, int], ink: tuple[int, int, int]) -> list[int]:
+def _ramp(background: tuple[int, int, int], ink: tuple[int, int, int]) -> bytes:
     """Palette of 256 shades from the background (0) to the ink (255), as Pillow blends them."""
-    return [round(b + (i - b) * level / 255) for level in range(256)
-            for b, i in zip(background, ink, strict=True)]
+    return bytes(round(b + (i - b) * level / 255) for level in range(256)
+                 for b, i in zip(background, ink, strict=True))
 
 
 def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
@@ -134,11 +185,10 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     text_width = SIZE[0] - 2 * MARGIN - (COVER_WIDTH if cover is not None else 0)
     # Everything but the cover is drawn as ink coverage (0 = team colour, 255 = ink) on one
     # grey layer. A card without a cover then is a palette image of those 256 shades, which
-    # PNG encodes far faster than RGB (7 instead of 25-33 ms a card, which was most of a
-    # clean build's time); with a cover, the layer is painted over it in the ink.
-    rings = None if cover is not None else 36 if ink == WHITE else 26
-    layer = _frame(clean_text(text.team), clean_text(text.site_name), text_width, rings).copy()
-    draw = ImageDraw.Draw(layer)
+    # PNG encodes far faster than RGB; only its title's rows are compressed per card (png.py),
+    # the rows above and below are its team's. With a cover, the layer is painted over it.
+    frame = (clean_text(text.team), clean_text(text.site_name), text_width,
+             None if cover is not None else 36 if ink == WHITE else 26)
     title = clean_text(text.title)
     for size in TITLE_SIZES:
         font = _font(BOLD, size)
@@ -146,15 +196,23 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
         if fits:
             break
     leading = round(font.size * 1.18)
-    top = MARGIN + 100
-    for number, line in enumerate(lines):
-        draw.text((MARGIN, top + number * leading), line, font=font, fill=255)
-    out = io.BytesIO()
+    placed = _place(lines, font, MARGIN, TITLE_TOP, leading)
+    # The rows the title may cover; the rest of the card is its team's frame.
+    first = min([TITLE_TOP, *(y for _, _, y in placed)])
+    end = max([TITLE_TOP + len(lines) * leading,
+               *(y + word.mask.height for word, _, y in placed)])
+    band = _frame(*frame).crop((0, first, SIZE[0], end))
+    for word, x, y in placed:
+        if word.mask.width and word.mask.height:
+            band.paste(255, (x, y - first), word.mask)
     if cover is None:
-        layer.putpalette(_ramp(background, ink))
-        # Level 3: 2.7 ms and 24 KB; level 6 takes 7.9 ms for 20 KB.
-        layer.save(out, "PNG", compress_level=3)
-        return out.getvalue()
+        parts = [_frame_band(*frame, 0, first),
+                 png.band(band.tobytes(), SIZE[0], last=end == SIZE[1], level=3),
+                 _frame_band(*frame, end, SIZE[1])]
+        return png.palette_png(SIZE, _ramp(background, ink), [p for p in parts if p.size])
+    layer = _frame(*frame).copy()
+    layer.paste(band, (0, first))
+    out = io.BytesIO()
     card = Image.new("RGB", SIZE, background)
     panel = ImageOps.fit(cover.convert("RGBA"), (COVER_WIDTH, SIZE[1]), Image.Resampling.LANCZOS)
     backdrop = Image.new("RGBA", panel.size, background + (255,))
@@ -164,7 +222,7 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
     return out.getvalue()
 
 
-@functools.lru_cache(maxsize=64)  # cards of one team share it: a copy costs 0.1 ms
+@functools.lru_cache(maxsize=64)  # the cards of one team share it
 def _frame(team: str, site_name: str, text_width: int, rings: int | None) -> Image.Image:
     """The ink coverage of what every card of a team shows: the band, the team's name and
     the site's name, and on cards without a cover two rings of shade `rings`."""
@@ -185,6 +243,14 @@ def _frame(team: str, site_name: str, text_width: int, rings: int | None) -> Ima
     lines, _ = wrap(site_name, footer, text_width, 1)
     draw.text((MARGIN, SIZE[1] - MARGIN - 28), lines[0] if lines else "", font=footer, fill=255)
     return layer
+
+
+@functools.lru_cache(maxsize=256)  # a team's cards share a few bands (one per title height)
+def _frame_band(team: str, site_name: str, text_width: int, rings: int | None, start: int,
+                end: int) -> png.Band:
+    """Rows `start` to `end` of a team's frame, compressed for a palette card."""
+    pixels = _frame(team, site_name, text_width, rings).tobytes()
+    return png.band(pixels[start * SIZE[0]:end * SIZE[0]], SIZE[0], last=end == SIZE[1])
 
 
 @functools.cache  # the package's fonts; a preview rebuild would read them again
@@ -253,7 +319,7 @@ def draw_jobs(jobs: list[CardJob]) -> None:
 class CardDrawing:
     """Cards being drawn while the build goes on; `wait()` before publishing them.
 
-    Thousands of cards take seconds of CPU (7 ms each) that the build's page rendering
+    Thousands of cards take seconds of CPU (1-2 ms each) that the build's page rendering
     (single-threaded, in MkDocs) leaves the second core for: many missing cards are drawn by
     a worker process (`python -m storyhub.cards`, jobs as JSON lines on its input, so it
     never imports the program that runs the build); a few are drawn at once on threads.
