@@ -9,19 +9,23 @@ import shutil
 import threading
 from pathlib import Path
 
+import pytest
+
 from conftest import MKDOCS_YML, Project
+from storyhub import search_index
 from storyhub.search_index import (
     BUNDLE_DIR,
     BackgroundIndexer,
     IndexReport,
+    build_index,
     bundles,
     plan_shards,
     read_fragments,
 )
 
 
-def index_files(site: Path) -> dict[str, str]:
-    bundle = site / BUNDLE_DIR
+def index_files(site: Path, name: str = BUNDLE_DIR) -> dict[str, str]:
+    bundle = site / name
     return {p.relative_to(bundle).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(bundle.rglob("*")) if p.is_file()}
 
@@ -232,3 +236,43 @@ def test_a_hand_written_page_with_an_odd_name_is_still_indexed(project: Project)
     built = project.build()
     assert sorted(p["url"] for p in read_fragments(built.site)) == [
         "/faq, notes/", "/stories/buddies/"]
+
+
+@pytest.mark.parametrize(("language", "shard_size"), [("en", 1000), ("de", 2)])
+def test_the_index_made_while_pages_are_written_is_the_index_of_the_whole_pages(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str,
+        shard_size: int) -> None:
+    """A build indexes each page's marked content while MkDocs still writes the pages; the
+    index must be the one Pagefind makes of the whole written pages."""
+    readers: list[str | None] = []
+    content_reader = search_index.content_reader
+
+    def spy(contents: dict[str, str], lang: str | None) -> search_index.Reader:
+        readers.append(lang)
+        return content_reader(contents, lang)
+
+    monkeypatch.setattr(search_index, "content_reader", spy)
+    text = MKDOCS_YML.format(cache_dir=project.root / ".cache", extra_plugin="")
+    project.config(text=text.replace("  font: false\n", f"  font: false\n  language: {language}\n")
+                   .replace("      timezone: Europe/Berlin\n",
+                            f"      timezone: Europe/Berlin\n      search_shard_size: {shard_size}\n"))
+    small_site(project)
+    project.story("support", "2026-01-10-third", title="Third", authors=["ben"], kpis=["csat"],
+                  body="Words with a [link](https://example.com) and `code`.")
+    built = project.build()
+    assert readers == [language]  # the index was made from the pages' content
+    whole = tmp_path / "whole"
+    shutil.copytree(built.site, whole)
+    for bundle in bundles(whole):
+        shutil.rmtree(bundle)
+    stories = ["stories/buddies/index.html", "stories/third/index.html", "stories/calls/index.html"]
+    shards = plan_shards(stories, ["guide/index.html"], shard_size)
+    build_index(whole, shards, read=lambda relative: (whole / relative).read_bytes())
+    assert [b.name for b in bundles(whole)] == [b.name for b in bundles(built.site)]
+    for bundle in bundles(whole):
+        assert index_files(whole, bundle.name) == index_files(built.site, bundle.name)
+    assert {p["url"] for p in read_fragments(built.site)} == {
+        "/guide/", "/stories/buddies/", "/stories/calls/", "/stories/third/"}
+    entry = json.loads((built.site / BUNDLE_DIR / "pagefind-entry.json").read_text("utf-8"))
+    assert list(entry["languages"]) == [language]
+

@@ -23,7 +23,7 @@ import json
 import re
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -277,13 +277,17 @@ def check_search(site_dir: Path, catalog: Catalog, hidden: list[Story]) -> list[
 
 
 def check(site_dir: Path, catalog: Catalog, hidden: Iterable[Story], *, site_url: str = "",
-          feed_size: int = 50) -> list[str]:
+          feed_size: int = 50, search_ready: Callable[[], object] = lambda: None) -> list[str]:
     """Every way a published story can be lost, duplicated or misplaced, and every trace of a
-    story that is not published, as one message per problem (empty when all is well)."""
+    story that is not published, as one message per problem (empty when all is well).
+
+    `search_ready()` is called before the search index is checked: the index may still be
+    being written while the rest is checked."""
     hidden = [s for s in hidden if s.slug not in catalog.by_slug]
     problems = check_pages(site_dir, catalog, hidden)
     problems += check_feeds(site_dir, catalog, hidden, site_url, feed_size)
     problems += check_sitemap(site_dir, catalog, hidden, site_url)
+    search_ready()
     problems += check_search(site_dir, catalog, hidden)
     return problems
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -105,6 +106,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.publishing: tuple[Callable[[], list[tuple[str, str | bytes]] | None],
                                build_cache.Produce, set[str]] | None = None
         self.card_drawing: cards.CardDrawing | None = None
+        self.indexing: search_index.IndexWhileWriting | None = None
         self.last_catalog: catalog_mod.Catalog | None = None  # related stories for rebuilds
         self.last_stories: dict[str, Story] = {}  # by path, as the last preview rebuild had them
         # Compiled templates (ours and the theme's): compiling them took a tenth of a
@@ -166,6 +168,12 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.deferred.cancel()
         if self.card_drawing is not None:  # left over by a build that failed
             self.card_drawing.wait()
+        if self.indexing is not None:  # likewise: its index is lost
+            with contextlib.suppress(search_index.SearchIndexError):
+                self.indexing.wait()
+        # The search index's input while MkDocs writes the pages, and its run (on_post_page).
+        self.index_input: tuple[list[list[str]], dict[str, str]] | None = None
+        self.indexing = None
         if self.publishing is not None:  # likewise: wait for its child, whose work is lost
             self.publishing[0]()
             self.publishing = None
@@ -201,6 +209,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self._add_generated(files, config, taken, made if made is not None else produce())
         if self.config.enabled and self.bytecode is not None:
             env.bytecode_cache = self.bytecode
+        if self.config.enabled and self.config.search_index and not self.preview \
+                and not self.dirty and list(config.plugins) == ["storyhub"]:
+            self.index_input = self._index_input(files)
         if self.config.enabled and self.kept:
             # Pages kept from the last build render nothing; on_post_page gives their bytes.
             assert env.loader is not None
@@ -492,10 +503,32 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             html = preview.banner(self.env, self.problems, guide) + html
         return html
 
+    def _shards(self) -> list[list[str]]:
+        """Story pages and hand-written pages; Pagefind need not parse the listings."""
+        return search_index.plan_shards([f"{s.url}index.html" for s in self.site.catalog.stories],
+                                        self.searchable, self.config.search_shard_size)
+
+    def _index_input(self, files: Files) -> tuple[list[list[str]], dict[str, str]] | None:
+        """The shards and the content of each of their pages, when every page has its
+        content here (not in a build that kept pages from the last one: those are indexed
+        from the written site after the build)."""
+        shards = self._shards()
+        wanted = {name for shard in shards for name in shard}
+        contents = {file.dest_uri: file.page.content for file in files.documentation_pages()
+                    if file.dest_uri in wanted and file.page is not None and file.page.content}
+        return (shards, contents) if wanted and len(contents) == len(wanted) else None
+
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
-        """Add head tags (feed links, social cards) for the pages that have them."""
+        """Add head tags (feed links, social cards) for the pages that have them; with the
+        first page rendered (its language known), start the search index."""
         if not self.config.enabled:
             return None
+        if self.index_input is not None:
+            (shards, contents), self.index_input = self.index_input, None
+            self.indexing = search_index.IndexWhileWriting(
+                Path(config.site_dir), shards,
+                search_index.content_reader(contents, search_index.language(output)),
+                not config.use_directory_urls, self._search_cache())
         spec = self.specs.get(page.file.src_uri)
         if spec is not None and spec.src_uri in self.kept:
             return self.kept[spec.src_uri].read_bytes().decode("utf-8")
@@ -537,39 +570,54 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.page_reuse.stash(Path(config.site_dir))
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
                      f"{len(self.page_reuse.rendered)} rendered")
-        # Story pages and hand-written pages; Pagefind need not parse the listings.
-        shards = search_index.plan_shards(
-            [f"{s.url}index.html" for s in self.site.catalog.stories],
-            self.searchable, self.config.search_shard_size) if self.config.enabled else []
-        if self.config.enabled and self.config.search_index and self.preview:
-            # Pagefind takes seconds at thousands of stories; the preview must not wait for it.
-            self.indexer.start(Path(config.site_dir), shards,
-                               keep_index_url=not config.use_directory_urls,
-                               delay=search_index.PREVIEW_DELAY_S)
-        elif self.config.enabled and self.config.search_index:
-            try:
-                report = search_index.build_index(
-                    Path(config.site_dir), shards, keep_index_url=not config.use_directory_urls,
-                    cache_dir=self.root / self.config.cache_dir / "search"
-                    if self.config.cache_dir else None)
-            except search_index.SearchIndexError as error:
-                raise PluginError(f"storyhub: search index: {error}") from error
-            _index_done(report)
+        if self.config.enabled and self.config.search_index and self.indexing is None:
+            self._index_site(config)  # else started while MkDocs wrote the pages
         if self.config.enabled and not (self.preview and self.page_reuse is not None):
             # Last, so that it sees everything the build wrote, search index included.
             # Not in a preview that reuses pages: its sitemap lists only the pages it rendered,
             # and reading thousands of pages back would cost seconds of every rebuild.
             self._check_conservation(config)
+        self._index_written()
         if self.config.enabled and self.deferred_files is not None:
             # Last: its thread would slow down the rest of the build (the GIL).
             self.deferred.start(Path(config.site_dir), self.deferred_files,
                                 delay=search_index.PREVIEW_DELAY_S)
 
+    def _index_site(self, config: MkDocsConfig) -> None:
+        """Index the written site: in the background in a preview, else now."""
+        if self.preview:
+            # Pagefind takes seconds at thousands of stories; the preview must not wait for it.
+            self.indexer.start(Path(config.site_dir), self._shards(),
+                               keep_index_url=not config.use_directory_urls,
+                               delay=search_index.PREVIEW_DELAY_S)
+            return
+        try:
+            report = search_index.build_index(
+                Path(config.site_dir), self._shards(), keep_index_url=not config.use_directory_urls,
+                cache_dir=self._search_cache())
+        except search_index.SearchIndexError as error:
+            raise PluginError(f"storyhub: search index: {error}") from error
+        _index_done(report)
+
+    def _index_written(self) -> None:
+        """Wait for the search index started while MkDocs wrote the pages (if any)."""
+        indexing, self.indexing = self.indexing, None
+        if indexing is None:
+            return
+        try:
+            _index_done(indexing.wait())
+        except search_index.SearchIndexError as error:
+            raise PluginError(f"storyhub: search index: {error}") from error
+
+    def _search_cache(self) -> Path | None:
+        return self.root / self.config.cache_dir / "search" if self.config.cache_dir else None
+
     def _check_conservation(self, config: MkDocsConfig) -> None:
         """Fail the build when a story is missing, duplicated or misplaced in the output."""
         started = time.perf_counter()
         problems = conservation.check(Path(config.site_dir), self.site.catalog, self.hidden,
-                                      site_url=config.site_url or "", feed_size=self.config.feed_size)
+                                      site_url=config.site_url or "", feed_size=self.config.feed_size,
+                                      search_ready=self._index_written)
         if problems and not self.preview:
             raise PluginError(conservation.format_problems(problems))
         if problems:

@@ -19,7 +19,7 @@ from mkdocs.utils import get_relative_url
 
 from .catalog import Catalog
 from .pages import PageSpec, Site
-from .search_index import bundle_name, shard_count
+from .search_index import bundle_name, mark_input, shard_count
 
 SEARCH_PATH = "search/"
 # Stories per search index shard (search_index.plan_shards), unless mkdocs.yml says otherwise.
@@ -83,7 +83,8 @@ def preload_tags(spec: PageSpec | None, page_url: str) -> list[str]:
 def mark_page_body(content: str, title: str) -> str:
     """Make a hand-written page searchable: its content becomes a Pagefind body."""
     meta = html.escape(f"title:{title}", quote=True)
-    return f'<div data-pagefind-body><span data-pagefind-meta="{meta}"></span>\n{content}\n</div>'
+    return mark_input(
+        f'<div data-pagefind-body><span data-pagefind-meta="{meta}"></span>\n{content}\n</div>')
 
 
 def header_search(output: str, action: str) -> str:

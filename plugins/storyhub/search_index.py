@@ -13,14 +13,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
+import re
 import shutil
 import struct
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,14 +103,72 @@ def _command(site: Path, output: Path, keep_index_url: bool) -> list[str]:
             *(["--keep-index-url"] if keep_index_url else [])]
 
 
-def input_digest(site_dir: Path, files: Sequence[str], command: list[str]) -> str:
-    """What a shard depends on: its HTML files, Pagefind's options and the binary."""
+# What Pagefind reads of a page: the part between these comments, which the plugin puts
+# around the content of story pages and hand-written pages, in a document of its own with the
+# page's language. Everything Pagefind indexes (the body, filters, meta, sort keys) is in
+# that part, so the index is the same as from the whole page (byte for byte, tested), while
+# the pages need not be written yet: a build starts Pagefind as soon as MkDocs has
+# rendered the first page, and it runs while MkDocs writes the rest.
+INPUT_START = b"<!-- search input -->"
+INPUT_END = b"<!-- /search input -->"
+_LANG = re.compile(r'<html\b[^>]*?\slang="([^"]*)"')
+
+# The input document of one page (relative path in the site), or None if there is no page.
+Reader = Callable[[str], "bytes | None"]
+
+
+def mark_input(content: str) -> str:
+    """A page's content, marked as what the search index holds of the page."""
+    return f"{INPUT_START.decode()}{content}{INPUT_END.decode()}"
+
+
+def input_document(html: bytes, lang: bytes | None = None) -> bytes:
+    """What Pagefind reads of a page (or of its content, with the site's `lang`): the marked
+    part in a document of its own, or the whole page if nothing is marked."""
+    start, end = html.find(INPUT_START), html.rfind(INPUT_END)
+    if start < 0 or end < start:
+        return html
+    if lang is None:
+        found = language(html[:start].decode("utf-8", "replace"))
+        lang = found.encode() if found else None
+    attribute = b' lang="' + lang + b'"' if lang else b""
+    return (b"<!doctype html><html" + attribute + b'><head><meta charset="utf-8"></head><body>'
+            + html[start:end + len(INPUT_END)] + b"</body></html>")
+
+
+def language(page: str) -> str | None:
+    """The language a page declares on its <html> element, which Pagefind indexes it in."""
+    found = _LANG.search(page)
+    return found.group(1) if found else None
+
+
+def site_reader(site_dir: Path) -> Reader:
+    """The input documents of the pages written in `site_dir`."""
+    def read(relative: str) -> bytes | None:
+        try:
+            return input_document((site_dir / relative).read_bytes())
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+    return read
+
+
+def content_reader(contents: Mapping[str, str], lang: str | None) -> Reader:
+    """The input documents of pages not written yet, from their content and the language."""
+    encoded = lang.encode() if lang else None
+
+    def read(relative: str) -> bytes | None:
+        content = contents.get(relative)
+        return None if content is None else input_document(content.encode(), encoded or b"")
+    return read
+
+
+def input_digest(inputs: Mapping[str, bytes], command: list[str]) -> str:
+    """What a shard depends on: its input documents, Pagefind's options and the binary."""
     digest = hashlib.sha256()
     options = command[5:]  # without the binary, the input and the output folders
     digest.update(json.dumps([options, str(Path(command[0]).resolve()),
                               Path(command[0]).stat().st_size]).encode())
-    for relative in files:
-        data = (site_dir / relative).read_bytes()
+    for relative, data in inputs.items():
         digest.update(f"\0{relative}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()
@@ -125,39 +183,39 @@ class ShardRun:
     tag: int | None  # None with a single shard: its pages need no shard filter
 
 
-def _runs(site_dir: Path, shards: Sequence[Sequence[str]]) -> list[ShardRun]:
-    """The runs a plan (plan_shards) takes. No shards: one run over the whole site. A page
-    missing from the output is left out (the conservation check reports it)."""
-    return [ShardRun(number, [name for name in files if (site_dir / name).is_file()],
-                     number if len(shards) > 1 else None)
+def _runs(shards: Sequence[Sequence[str]]) -> list[ShardRun]:
+    """The runs a plan (plan_shards) takes. No shards: one run over the whole site."""
+    return [ShardRun(number, list(files), number if len(shards) > 1 else None)
             for number, files in enumerate(shards or [[]], start=1)]
 
 
-def _stage(site_dir: Path, files: Sequence[str], staging: Path, shard: int | None,
-           alive: Callable[[], bool] | None = None) -> Path:
-    """A folder holding just `files` at their paths in the site, so that Pagefind reads only
-    them and gives them the same URLs. No files: the whole site.
-
-    The files are hard links (else copies); with `shard`, copies whose pages carry a hidden
-    `shard` filter, which the search page needs to list stories by date across shards (the
-    pages themselves stay the same whichever shard a story falls in).
-    """
-    if not files:
-        return site_dir
-    shutil.rmtree(staging, ignore_errors=True)
-    tag = f'<head><meta data-pagefind-filter="shard[content]" content="{shard}">'.encode()
-    for number, relative in enumerate(files):
+def _inputs(read: Reader, run: ShardRun, alive: Callable[[], bool] | None = None) -> dict[
+        str, bytes]:
+    """The input document of each page of `run`; with a shard number, with a hidden `shard`
+    filter, which the search page needs to list stories by date across shards. A page
+    missing from the output is left out (the conservation check reports it)."""
+    tag = f'<head><meta data-pagefind-filter="shard[content]" content="{run.tag}">'.encode()
+    inputs = {}
+    for number, relative in enumerate(run.files):
         if alive is not None and number % 100 == 0 and not alive():
             raise Cancelled
-        source, target = site_dir / relative, staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if shard is not None:
-            target.write_bytes(source.read_bytes().replace(b"<head>", tag, 1))
-            continue
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
+        data = read(relative)
+        if data is not None:
+            inputs[relative] = data if run.tag is None else data.replace(b"<head>", tag, 1)
+    return inputs
+
+
+def _stage(inputs: Mapping[str, bytes], staging: Path) -> Path:
+    """A folder holding the input documents at their paths in the site, so that Pagefind
+    reads only them and gives them the same URLs."""
+    shutil.rmtree(staging, ignore_errors=True)
+    folders: set[Path] = set()
+    for relative, data in inputs.items():
+        target = staging / relative
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
+        target.write_bytes(data)
     return staging
 
 
@@ -166,13 +224,11 @@ class Cancelled(Exception):
 
 
 def _run(command: list[str],
-         started: Callable[[subprocess.Popen[str] | None], bool] | None = None) -> None:
-    """Run Pagefind; `started` may refuse the process (a cancelled preview run), which kills it.
-
-    A preview's run (with `started`) runs at a lower priority where `nice` exists, so that it
-    leaves the CPU to the next rebuild.
-    """
-    if started is not None and NICE:
+         started: Callable[[subprocess.Popen[str] | None], bool] | None = None,
+         nice: bool = False) -> None:
+    """Run Pagefind, at a lower priority with `nice` (where `nice` exists); `started` may
+    refuse the process (a cancelled preview run), which kills it."""
+    if nice and NICE:
         command = [NICE, "-n", "10", *command]
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -192,17 +248,15 @@ def _run(command: list[str],
         raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): {output.strip()}")
 
 
-def _index_shard(site_dir: Path, run: ShardRun, output: Path, keep_index_url: bool,
-                 staging: Path,
+def _index_shard(site_dir: Path, inputs: Mapping[str, bytes] | None, output: Path,
+                 keep_index_url: bool, staging: Path, nice: bool = False,
                  started: Callable[[subprocess.Popen[str] | None], bool] | None = None) -> int:
-    """Index the files of `run` into `output`, made reproducible; returns the page count.
-
-    `started` is told of the Pagefind process and says whether the run is still wanted.
-    """
-    alive = (lambda: started(None)) if started else None
+    """Index `inputs` (None: the whole site) into `output`, made reproducible; returns the
+    page count. `started` is told of the Pagefind process and says whether the run is still
+    wanted."""
     try:
-        _run(_command(_stage(site_dir, run.files, staging, run.tag, alive), output,
-                      keep_index_url), started)
+        folder = site_dir if inputs is None else _stage(inputs, staging)
+        _run(_command(folder, output, keep_index_url), started, nice)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     for name in UNUSED_BUNDLE_FILES:
@@ -211,22 +265,26 @@ def _index_shard(site_dir: Path, run: ShardRun, output: Path, keep_index_url: bo
 
 
 def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url: bool = False,
-                cache_dir: Path | None = None) -> IndexReport:
+                cache_dir: Path | None = None, read: Reader | None = None,
+                nice: bool = False) -> IndexReport:
     """Index the site's `shards` (plan_shards) into pagefind/, pagefind-2/... in `site_dir`.
 
-    With `cache_dir`, each finished shard is kept there under a digest of its HTML files;
-    a shard whose pages are byte-identical (a rebuild with nothing changed) is copied back
-    instead of running Pagefind, which takes several milliseconds per story.
+    `read` gives each page's input document (default: from the page written in `site_dir`).
+    With `cache_dir`, each finished shard is kept there under a digest of its input; a shard
+    whose input is byte-identical (a rebuild with nothing changed) is copied back instead of
+    running Pagefind, which takes several milliseconds per story. With `nice`, Pagefind
+    leaves the CPU to the build (it runs while MkDocs writes pages).
     """
     started = time.perf_counter()
+    read = read or site_reader(site_dir)
     pages = 0
     keep: set[str] = set()
-    for run in _runs(site_dir, shards):
+    for run in _runs(shards):
         bundle = site_dir / bundle_name(run.number)
         shutil.rmtree(bundle, ignore_errors=True)
-        key = input_digest(site_dir, run.files, [*_command(site_dir, bundle, keep_index_url),
-                                                 f"shard {run.tag}"]) \
-            if cache_dir and run.files else None
+        inputs = (_inputs(read, run) if run.files else None) or None  # none: the whole site
+        key = input_digest(inputs, [*_command(site_dir, bundle, keep_index_url),
+                                    f"shard {run.tag}"]) if cache_dir and inputs else None
         cached = cache_dir / key if cache_dir and key else None
         if cached and (cached / "pagefind-entry.json").is_file():
             shutil.copytree(cached, bundle)
@@ -234,8 +292,8 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
             pages += sum(int(info.get("page_count", 0))
                          for info in entry.get("languages", {}).values())
         else:
-            pages += _index_shard(site_dir, run, bundle, keep_index_url,
-                                  site_dir / f".{BUNDLE_DIR}-input")
+            pages += _index_shard(site_dir, inputs, bundle, keep_index_url,
+                                  site_dir / f".{BUNDLE_DIR}-input", nice)
             if cached:
                 _store(bundle, cached)
         if cached:
@@ -245,6 +303,35 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
     return IndexReport(pages, time.perf_counter() - started)
+
+
+class IndexWhileWriting:
+    """`build_index` on a thread, started while MkDocs still writes the pages (the input
+    comes from the pages' content, see INPUT_START); `wait()` returns its report."""
+
+    def __init__(self, site_dir: Path, shards: Sequence[Sequence[str]], read: Reader,
+                 keep_index_url: bool, cache_dir: Path | None):
+        self.report: IndexReport | SearchIndexError | None = None
+        self.thread = threading.Thread(
+            target=self._index, args=(site_dir, shards, read, keep_index_url, cache_dir),
+            daemon=True)
+        self.thread.start()
+
+    def _index(self, site_dir: Path, shards: Sequence[Sequence[str]], read: Reader,
+               keep_index_url: bool, cache_dir: Path | None) -> None:
+        try:
+            self.report = build_index(site_dir, shards, keep_index_url, cache_dir, read,
+                                      nice=True)
+        except (OSError, SearchIndexError) as error:
+            self.report = error if isinstance(error, SearchIndexError) \
+                else SearchIndexError(str(error))
+
+    def wait(self) -> IndexReport:
+        """The finished index's report; raises SearchIndexError if it failed."""
+        self.thread.join()
+        if not isinstance(self.report, IndexReport):
+            raise self.report or SearchIndexError("the search index was not built")
+        return self.report
 
 
 def _store(bundle: Path, target: Path) -> None:
@@ -301,14 +388,19 @@ class BackgroundIndexer:
                     self.process = process
                 return generation == self.generation
 
+        def alive() -> bool:
+            return wanted(None)
+
         work: Path | None = None
         try:
             # Beside the site folder: the same file system (hard links, renames) and out of
             # the way of MkDocs, which empties the site folder when the next rebuild starts.
             work = Path(tempfile.mkdtemp(prefix=".storyhub-index-", dir=site_dir.parent))
-            runs = _runs(site_dir, shards)
-            pages = sum(_index_shard(site_dir, run, work / bundle_name(run.number), keep_index_url,
-                                     work / "input", wanted) for run in runs)
+            runs, read = _runs(shards), site_reader(site_dir)
+            pages = sum(_index_shard(site_dir, (_inputs(read, run, alive) if run.files else None)
+                                     or None, work / bundle_name(run.number), keep_index_url,
+                                     work / "input", nice=True, started=wanted)
+                        for run in runs)
             with self.lock:
                 if generation != self.generation:
                     return  # a newer build replaced this site; its files may be gone already
