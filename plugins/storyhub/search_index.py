@@ -292,8 +292,13 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
             pages += sum(int(info.get("page_count", 0))
                          for info in entry.get("languages", {}).values())
         else:
-            pages += _index_shard(site_dir, inputs, bundle, keep_index_url,
-                                  site_dir / f".{BUNDLE_DIR}-input", nice)
+            # Outside the site: the conservation check reads the site while Pagefind runs.
+            work = Path(tempfile.mkdtemp(prefix="storyhub-search-"))
+            try:
+                pages += _index_shard(site_dir, inputs, bundle, keep_index_url, work / "input",
+                                      nice)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
             if cached:
                 _store(bundle, cached)
         if cached:
