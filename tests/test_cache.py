@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from conftest import TEAMS, Project, WarningGuard, differences, new_mkdocs_process
-from storyhub import build_cache, cards, feeds, pages, render, search_index
+from storyhub import build_cache, cards, feeds, page_cache, pages, render, search_index
 from storyhub.model import Story
 from storyhub.plugin import StoryHubPlugin
 
@@ -313,7 +313,7 @@ def test_a_warm_build_writes_the_pages_an_edit_cannot_change_from_the_last_build
         project: Project) -> None:
     small_corpus(project)
     first = build_site(project, project.root / "site-a")
-    assert first.page_cache is not None and first.kept == {}
+    assert first.page_cache is not None and first.kept == set()
     generated = set(first.specs)
     new_mkdocs_process()
     second = build_site(project, project.root / "site-b")
@@ -328,8 +328,8 @@ def test_a_warm_build_writes_the_pages_an_edit_cannot_change_from_the_last_build
     assert {"authors/chloe/index.md", "kpis/turnover/index.md", "teams/hr/index.md"} \
         <= set(third.kept)
     assert "Launch day, revisited" in (project.root / "site-c/index.html").read_text("utf-8")
-    kept_files = sorted(p.name for p in (project.root / ".cache/pages").iterdir())
-    assert len(kept_files) == len(generated) + 1  # one file per page and the index
+    kept_files = sorted(p.suffix for p in (project.root / ".cache/pages").iterdir())
+    assert kept_files == [".json", ".pack"]  # the index, and one pack of all the pages
 
 
 def test_a_config_value_from_the_environment_counts_too(
@@ -343,7 +343,7 @@ def test_a_config_value_from_the_environment_counts_too(
     monkeypatch.setenv("STORYHUB_TEST_NAME", "Renamed Stories")
     new_mkdocs_process()
     warm = build_site(project, project.root / "site-b")
-    assert warm.page_cache is not None and warm.kept == {}  # every page shows the site name
+    assert warm.page_cache is not None and warm.kept == set()  # every page shows the site name
     assert "Renamed Stories" in (project.root / "site-b/stories/launch/index.html").read_text("utf-8")
 
 
@@ -371,7 +371,7 @@ def test_a_page_cache_that_cannot_be_written_only_costs_the_next_build_time(
     assert first.page_cache is not None and first.page_cache.index == {}
     new_mkdocs_process()
     second = build_site(project, project.root / "site-b")
-    assert second.kept == {}
+    assert second.kept == set()
     assert differences(project.root / "site-a", project.root / "site-b") == []
 
 
@@ -384,7 +384,7 @@ def test_a_dirty_build_neither_keeps_nor_takes_pages(
     new_mkdocs_process()
     # `mkdocs build --dirty` writes into the files already there (MkDocs warns, so not strict).
     plugin = project.build(strict=False, dirty=True).plugin
-    assert plugin.page_cache is None and plugin.kept == {}
+    assert plugin.page_cache is None and plugin.kept == set()
     assert sorted((project.root / ".cache/pages").iterdir()) == before
 
 
@@ -441,3 +441,34 @@ def test_a_damaged_file_set_is_made_again(tmp_path: Path) -> None:
     assert len(calls) == 3
     store.files("k2", produce)
     assert [p.name for p in (tmp_path / "sets").iterdir()] == ["k2.pickle"]
+
+
+def test_kept_pages_live_in_one_pack_that_a_failed_build_leaves_as_it_was(tmp_path: Path) -> None:
+    folder = tmp_path / "pages"
+    specs = [pages.PageSpec(f"p{n}/", f"Page {n}", "story.html") for n in range(3)]
+    stories = {"s": "digest of s"}
+    first = page_cache.PageCache.open(folder, "site", stories)
+    for n, spec in enumerate(specs):
+        first.store(spec, ["s"], f"<p>page {n} ✓</p>")
+    first.save()
+    assert sorted(p.suffix for p in folder.iterdir()) == [".json", ".pack"]
+    # A build that takes two pages, renders the third, then fails before save().
+    failed = page_cache.PageCache.open(folder, "site", stories)
+    assert [failed.kept(spec) for spec in specs] == [True, True, True]
+    assert failed.take(specs[0]) == "<p>page 0 ✓</p>"
+    failed.store(specs[2], ["s"], "<p>page 2, new</p>")
+    third = page_cache.PageCache.open(folder, "site", stories)
+    assert [third.take(spec) for spec in specs if third.kept(spec)] == [
+        "<p>page 0 ✓</p>", "<p>page 1 ✓</p>", "<p>page 2 ✓</p>"]
+    third.store(specs[2], ["s"], "<p>page 2, new</p>")  # with the two taken: a full build
+    third.save()
+    assert len(list(folder.glob("*.pack"))) == 1  # the last build's pack only
+    fourth = page_cache.PageCache.open(folder, "site", {"s": "s was edited"})
+    assert [fourth.kept(spec) for spec in specs] == [False, False, False]
+    fifth = page_cache.PageCache.open(folder, "site", stories)
+    assert fifth.kept(specs[2])
+    assert fifth.take(specs[2]) == "<p>page 2, new</p>"
+    pack = folder / json.loads((folder / "index.json").read_text("utf-8"))["p2/index.md"]["pack"]
+    pack.write_bytes(pack.read_bytes()[:-3])  # damaged: the last page is cut short
+    sixth = page_cache.PageCache.open(folder, "site", stories)
+    assert [sixth.kept(spec) for spec in specs] == [True, True, False]

@@ -114,7 +114,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.bytecode: build_cache.TemplateCache | None = None
         self.dirty = False
         self.page_cache: page_cache.PageCache | None = None
-        self.kept: dict[str, Path] = {}  # src_uri -> kept output (page_cache.py)
+        self.kept: set[str] = set()  # src_uri of the pages kept from the last build (page_cache.py)
         self.touched: dict[str, set[str]] = {}  # src_uri -> stories its template read
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -164,7 +164,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
         self.indexer.cancel(wait=False)  # before MkDocs cleans the site folder for this build
-        self.page_cache, self.kept, self.touched = None, {}, {}
+        self.page_cache, self.kept, self.touched = None, set(), {}
         self.deferred.cancel()
         if self.card_drawing is not None:  # left over by a build that failed
             self.card_drawing.wait()
@@ -387,9 +387,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 continue
             if reuse and not in_nav:
                 reuse.will_render(spec)
-            kept = self.page_cache.kept(spec) if self.page_cache else None
-            if kept:
-                self.kept[spec.src_uri] = kept
+            if self.page_cache and self.page_cache.kept(spec):
+                self.kept.add(spec.src_uri)
             self.specs[spec.src_uri] = spec
             title = spec.title.replace("\n", " ")
             files.append(File.generated(
@@ -530,8 +529,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 search_index.content_reader(contents, search_index.language(output)),
                 not config.use_directory_urls, self._search_cache())
         spec = self.specs.get(page.file.src_uri)
-        if spec is not None and spec.src_uri in self.kept:
-            return self.kept[spec.src_uri].read_bytes().decode("utf-8")
+        if spec is not None and spec.src_uri in self.kept and self.page_cache is not None:
+            return self.page_cache.take(spec)
         output = theme_html.valid_html(output)
         if self.config.search_index:
             action = get_relative_url(self.site.page_url(search.SEARCH_PATH), page.url)
