@@ -104,8 +104,9 @@ def test_many_new_stories_are_converted_on_two_processes_as_one_would_convert_th
 
 def test_a_build_with_forked_work_equals_one_without(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Markdown and feeds made by a forked child (70 stories: above PARALLEL_MIN) give the
-    same site as when this process makes them, or when the child fails."""
+    """Markdown, feeds and the search index made by forked children (70 stories: above
+    PARALLEL_MIN) give the same site as when this process makes them, or when the child
+    fails."""
     from storyhub import render
 
     for n in range(render.PARALLEL_MIN + 6):
@@ -122,7 +123,7 @@ def test_a_build_with_forked_work_equals_one_without(
 
     monkeypatch.setattr(parallel, "in_child", counted)
     forked = project.build(site_dir=project.root / "forked").site  # each build from cold
-    assert forks == [True, True]  # the Markdown and the feeds, each made by a child
+    assert forks == [True, True, True]  # the Markdown, the feeds and the search index
     new_mkdocs_process()
     shutil.rmtree(project.root / ".cache")
     monkeypatch.setattr(parallel, "in_child", lambda work: None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import os
 import time
@@ -106,7 +106,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.publishing: tuple[Callable[[], list[tuple[str, str | bytes]] | None],
                                build_cache.Produce, set[str]] | None = None
         self.card_drawing: cards.CardDrawing | None = None
-        self.indexing: search_index.IndexWhileWriting | None = None
+        # The search index being made by a forked copy of the build (on_post_page).
+        self.indexing: Callable[[], search_index.IndexReport | search_index.SearchIndexError
+                                | None] | None = None
         self.last_catalog: catalog_mod.Catalog | None = None  # related stories for rebuilds
         self.last_stories: dict[str, Story] = {}  # by path, as the last preview rebuild had them
         # Compiled templates (ours and the theme's): compiling them took a tenth of a
@@ -169,9 +171,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.card_drawing is not None:  # left over by a build that failed
             self.card_drawing.wait()
         if self.indexing is not None:  # likewise: its index is lost
-            with contextlib.suppress(search_index.SearchIndexError):
-                self.indexing.wait()
-        # The search index's input while MkDocs writes the pages, and its run (on_post_page).
+            self.indexing()
+        # The search index's input while MkDocs writes the pages (on_post_page).
         self.index_input: tuple[list[list[str]], dict[str, str]] | None = None
         self.indexing = None
         if self.publishing is not None:  # likewise: wait for its child, whose work is lost
@@ -524,10 +525,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             return None
         if self.index_input is not None:
             (shards, contents), self.index_input = self.index_input, None
-            self.indexing = search_index.IndexWhileWriting(
-                Path(config.site_dir), shards,
-                search_index.content_reader(contents, search_index.language(output)),
-                not config.use_directory_urls, self._search_cache())
+            read = search_index.content_reader(contents, search_index.language(output))
+            self.indexing = parallel.in_child(functools.partial(
+                search_index.index_or_error, Path(config.site_dir), shards, read,
+                not config.use_directory_urls, self._search_cache()))
         spec = self.specs.get(page.file.src_uri)
         if spec is not None and spec.src_uri in self.kept and self.page_cache is not None:
             return self.page_cache.take(spec)
@@ -576,7 +577,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             # Not in a preview that reuses pages: its sitemap lists only the pages it rendered,
             # and reading thousands of pages back would cost seconds of every rebuild.
             self._check_conservation(config)
-        self._index_written()
+        self._index_written(config)
         if self.config.enabled and self.deferred_files is not None:
             # Last: its thread would slow down the rest of the build (the GIL).
             self.deferred.start(Path(config.site_dir), self.deferred_files,
@@ -598,15 +599,19 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             raise PluginError(f"storyhub: search index: {error}") from error
         _index_done(report)
 
-    def _index_written(self) -> None:
-        """Wait for the search index started while MkDocs wrote the pages (if any)."""
+    def _index_written(self, config: MkDocsConfig) -> None:
+        """Wait for the search index started while MkDocs wrote the pages (if any); if the
+        copy of the build making it died, index the written site now."""
         indexing, self.indexing = self.indexing, None
         if indexing is None:
             return
-        try:
-            _index_done(indexing.wait())
-        except search_index.SearchIndexError as error:
-            raise PluginError(f"storyhub: search index: {error}") from error
+        result = indexing()
+        if result is None:
+            self._index_site(config)
+        elif isinstance(result, search_index.SearchIndexError):
+            raise PluginError(f"storyhub: search index: {result}")
+        else:
+            _index_done(result)
 
     def _search_cache(self) -> Path | None:
         return self.root / self.config.cache_dir / "search" if self.config.cache_dir else None
@@ -616,7 +621,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         started = time.perf_counter()
         problems = conservation.check(Path(config.site_dir), self.site.catalog, self.hidden,
                                       site_url=config.site_url or "", feed_size=self.config.feed_size,
-                                      search_ready=self._index_written)
+                                      search_ready=lambda: self._index_written(config))
         if problems and not self.preview:
             raise PluginError(conservation.format_problems(problems))
         if problems:

@@ -310,33 +310,16 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
     return IndexReport(pages, time.perf_counter() - started)
 
 
-class IndexWhileWriting:
-    """`build_index` on a thread, started while MkDocs still writes the pages (the input
-    comes from the pages' content, see INPUT_START); `wait()` returns its report."""
-
-    def __init__(self, site_dir: Path, shards: Sequence[Sequence[str]], read: Reader,
-                 keep_index_url: bool, cache_dir: Path | None):
-        self.report: IndexReport | SearchIndexError | None = None
-        self.thread = threading.Thread(
-            target=self._index, args=(site_dir, shards, read, keep_index_url, cache_dir),
-            daemon=True)
-        self.thread.start()
-
-    def _index(self, site_dir: Path, shards: Sequence[Sequence[str]], read: Reader,
-               keep_index_url: bool, cache_dir: Path | None) -> None:
-        try:
-            self.report = build_index(site_dir, shards, keep_index_url, cache_dir, read,
-                                      nice=True)
-        except (OSError, SearchIndexError) as error:
-            self.report = error if isinstance(error, SearchIndexError) \
-                else SearchIndexError(str(error))
-
-    def wait(self) -> IndexReport:
-        """The finished index's report; raises SearchIndexError if it failed."""
-        self.thread.join()
-        if not isinstance(self.report, IndexReport):
-            raise self.report or SearchIndexError("the search index was not built")
-        return self.report
+def index_or_error(site_dir: Path, shards: Sequence[Sequence[str]], read: Reader,
+                   keep_index_url: bool, cache_dir: Path | None) -> IndexReport | SearchIndexError:
+    """`build_index` at a lower priority, its error as the value: the work of a forked copy
+    of the build (parallel.py) that indexes while MkDocs writes the pages. (On a thread, it
+    waited for the GIL at every file it wrote, and started Pagefind a second and a half
+    late.)"""
+    try:
+        return build_index(site_dir, shards, keep_index_url, cache_dir, read, nice=True)
+    except (OSError, SearchIndexError) as error:
+        return error if isinstance(error, SearchIndexError) else SearchIndexError(str(error))
 
 
 def _store(bundle: Path, target: Path) -> None:
