@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import struct
@@ -189,16 +190,13 @@ def _runs(shards: Sequence[Sequence[str]]) -> list[ShardRun]:
             for number, files in enumerate(shards or [[]], start=1)]
 
 
-def _inputs(read: Reader, run: ShardRun, alive: Callable[[], bool] | None = None) -> dict[
-        str, bytes]:
+def _inputs(read: Reader, run: ShardRun) -> dict[str, bytes]:
     """The input document of each page of `run`; with a shard number, with a hidden `shard`
     filter, which the search page needs to list stories by date across shards. A page
     missing from the output is left out (the conservation check reports it)."""
     tag = f'<head><meta data-pagefind-filter="shard[content]" content="{run.tag}">'.encode()
     inputs = {}
-    for number, relative in enumerate(run.files):
-        if alive is not None and number % 100 == 0 and not alive():
-            raise Cancelled
+    for relative in run.files:
         data = read(relative)
         if data is not None:
             inputs[relative] = data if run.tag is None else data.replace(b"<head>", tag, 1)
@@ -217,6 +215,33 @@ def _stage(inputs: Mapping[str, bytes], staging: Path) -> Path:
             folders.add(target.parent)
         target.write_bytes(data)
     return staging
+
+
+def _link_stage(site_dir: Path, run: ShardRun, staging: Path,
+                alive: Callable[[], bool] | None = None) -> Path:
+    """Like `_stage`, of whole written pages (Pagefind makes the same index of them), as
+    hard links (else copies), or copies with the `shard` filter (`_inputs`). A preview's
+    background run stages this way: reading and cutting thousands of pages on a thread of
+    `mkdocs serve` held the GIL long enough to slow the next rebuild by a third."""
+    shutil.rmtree(staging, ignore_errors=True)
+    tag = f'<head><meta data-pagefind-filter="shard[content]" content="{run.tag}">'.encode()
+    staged = False
+    for number, relative in enumerate(run.files):
+        if alive is not None and number % 100 == 0 and not alive():
+            raise Cancelled
+        source, target = site_dir / relative, staging / relative
+        if not source.is_file():
+            continue  # missing from the output: the conservation check reports it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = True
+        if run.tag is not None:
+            target.write_bytes(source.read_bytes().replace(b"<head>", tag, 1))
+            continue
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+    return staging if staged else site_dir  # no page at all: the whole site, as `build_index`
 
 
 class Cancelled(Exception):
@@ -248,17 +273,11 @@ def _run(command: list[str],
         raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): {output.strip()}")
 
 
-def _index_shard(site_dir: Path, inputs: Mapping[str, bytes] | None, output: Path,
-                 keep_index_url: bool, staging: Path, nice: bool = False,
-                 started: Callable[[subprocess.Popen[str] | None], bool] | None = None) -> int:
-    """Index `inputs` (None: the whole site) into `output`, made reproducible; returns the
-    page count. `started` is told of the Pagefind process and says whether the run is still
-    wanted."""
-    try:
-        folder = site_dir if inputs is None else _stage(inputs, staging)
-        _run(_command(folder, output, keep_index_url), started, nice)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def _index_folder(folder: Path, output: Path, keep_index_url: bool, nice: bool = False,
+                  started: Callable[[subprocess.Popen[str] | None], bool] | None = None) -> int:
+    """Index the pages in `folder` into `output`, made reproducible; returns the page count.
+    `started` is told of the Pagefind process and says whether the run is still wanted."""
+    _run(_command(folder, output, keep_index_url), started, nice)
     for name in UNUSED_BUNDLE_FILES:
         (output / name).unlink(missing_ok=True)
     return canonicalize(output)
@@ -295,8 +314,8 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
             # Outside the site: the conservation check reads the site while Pagefind runs.
             work = Path(tempfile.mkdtemp(prefix="storyhub-search-"))
             try:
-                pages += _index_shard(site_dir, inputs, bundle, keep_index_url, work / "input",
-                                      nice)
+                folder = site_dir if inputs is None else _stage(inputs, work / "input")
+                pages += _index_folder(folder, bundle, keep_index_url, nice)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             if cached:
@@ -384,11 +403,13 @@ class BackgroundIndexer:
             # Beside the site folder: the same file system (hard links, renames) and out of
             # the way of MkDocs, which empties the site folder when the next rebuild starts.
             work = Path(tempfile.mkdtemp(prefix=".storyhub-index-", dir=site_dir.parent))
-            runs, read = _runs(shards), site_reader(site_dir)
-            pages = sum(_index_shard(site_dir, (_inputs(read, run, alive) if run.files else None)
-                                     or None, work / bundle_name(run.number), keep_index_url,
-                                     work / "input", nice=True, started=wanted)
-                        for run in runs)
+            runs, pages = _runs(shards), 0
+            for run in runs:
+                folder = _link_stage(site_dir, run, work / "input", alive) if run.files \
+                    else site_dir
+                pages += _index_folder(folder, work / bundle_name(run.number), keep_index_url,
+                                       nice=True, started=wanted)
+                shutil.rmtree(work / "input", ignore_errors=True)
             with self.lock:
                 if generation != self.generation:
                     return  # a newer build replaced this site; its files may be gone already
