@@ -159,6 +159,7 @@ def content_reader(contents: Mapping[str, str], lang: str | None) -> Reader:
 
     def read(relative: str) -> bytes | None:
         content = contents.get(relative)
+        # b"": the pages declare no language (None would look for it in the content).
         return None if content is None else input_document(content.encode(), encoded or b"")
     return read
 
@@ -190,16 +191,23 @@ def _runs(shards: Sequence[Sequence[str]]) -> list[ShardRun]:
             for number, files in enumerate(shards or [[]], start=1)]
 
 
+def _with_shard(page: bytes, shard: int | None) -> bytes:
+    """A page with a hidden `shard` filter, which the search page needs to list stories by
+    date across shards (the pages themselves stay the same whichever shard they fall in)."""
+    if shard is None:
+        return page
+    tag = f'<head><meta data-pagefind-filter="shard[content]" content="{shard}">'
+    return page.replace(b"<head>", tag.encode(), 1)
+
+
 def _inputs(read: Reader, run: ShardRun) -> dict[str, bytes]:
-    """The input document of each page of `run`; with a shard number, with a hidden `shard`
-    filter, which the search page needs to list stories by date across shards. A page
-    missing from the output is left out (the conservation check reports it)."""
-    tag = f'<head><meta data-pagefind-filter="shard[content]" content="{run.tag}">'.encode()
+    """The input document of each page of `run`. A page missing from the output is left
+    out (the conservation check reports it)."""
     inputs = {}
     for relative in run.files:
         data = read(relative)
         if data is not None:
-            inputs[relative] = data if run.tag is None else data.replace(b"<head>", tag, 1)
+            inputs[relative] = _with_shard(data, run.tag)
     return inputs
 
 
@@ -220,11 +228,10 @@ def _stage(inputs: Mapping[str, bytes], staging: Path) -> Path:
 def _link_stage(site_dir: Path, run: ShardRun, staging: Path,
                 alive: Callable[[], bool] | None = None) -> Path:
     """Like `_stage`, of whole written pages (Pagefind makes the same index of them), as
-    hard links (else copies), or copies with the `shard` filter (`_inputs`). A preview's
+    hard links (else copies), or copies with the `shard` filter. A preview's
     background run stages this way: reading and cutting thousands of pages on a thread of
     `mkdocs serve` held the GIL long enough to slow the next rebuild by a third."""
     shutil.rmtree(staging, ignore_errors=True)
-    tag = f'<head><meta data-pagefind-filter="shard[content]" content="{run.tag}">'.encode()
     staged = False
     for number, relative in enumerate(run.files):
         if alive is not None and number % 100 == 0 and not alive():
@@ -235,7 +242,7 @@ def _link_stage(site_dir: Path, run: ShardRun, staging: Path,
         target.parent.mkdir(parents=True, exist_ok=True)
         staged = True
         if run.tag is not None:
-            target.write_bytes(source.read_bytes().replace(b"<head>", tag, 1))
+            target.write_bytes(_with_shard(source.read_bytes(), run.tag))
             continue
         try:
             os.link(source, target)
