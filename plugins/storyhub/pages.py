@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from mkdocs.utils import get_relative_url
 
 from .catalog import Catalog
 from .model import Story
 from .render import Rendered
+from .search_index import mark_input
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -91,6 +93,8 @@ def make_environment(kind: type[jinja2.Environment] = jinja2.Environment,
     )
     env.filters["human_date"] = human_date
     env.filters["month_name"] = month_name
+    # `{% filter search_input %}...{% endfilter %}`: what the search index reads of a page.
+    env.filters["search_input"] = lambda html: Markup(mark_input(html))
     # `{% call reused_section(name, parts) %}...{% endcall %}`: a part of a page that a
     # preview rebuild may take from the last one (page_reuse.PageReuse.section).
     env.globals["reused_section"] = _render_section
