@@ -155,12 +155,11 @@ def site_reader(site_dir: Path) -> Reader:
 
 def content_reader(contents: Mapping[str, str], lang: str | None) -> Reader:
     """The input documents of pages not written yet, from their content and the language."""
-    encoded = lang.encode() if lang else None
+    encoded = (lang or "").encode()  # b"": no language (None would look for it in the page)
 
     def read(relative: str) -> bytes | None:
         content = contents.get(relative)
-        # b"": the pages declare no language (None would look for it in the content).
-        return None if content is None else input_document(content.encode(), encoded or b"")
+        return None if content is None else input_document(content.encode(), encoded)
     return read
 
 
