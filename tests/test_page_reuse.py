@@ -283,6 +283,35 @@ def test_templates_note_the_stories_whose_displayed_data_they_read() -> None:
     assert env.touched == {page_reuse.EVERY_STORY}
 
 
+def test_a_part_alike_on_sibling_pages_is_rendered_once_and_its_stories_noted_on_each() -> None:
+    from datetime import UTC, datetime
+
+    from storyhub import pages
+    from storyhub.model import Story
+
+    story = Story(path="stories/hr/2026-03-01-s1.md", slug="s1", title="S1",
+                  date=datetime(2026, 3, 1, tzinfo=UTC), team="hr", authors=("chloe",),
+                  body="Text.")
+    env = pages.make_environment(page_reuse.TrackingEnvironment)
+    template = env.from_string('<p>{{ story.team }}</p>{% call alike("card", story) %}'
+                               '<b>{{ story.title }} #{{ count() }}</b>{% endcall %}')
+    calls: list[int] = []
+
+    def count() -> int:
+        calls.append(1)
+        return len(calls)
+
+    first: set[str] = set()
+    second: set[str] = set()
+    outputs = [page_reuse.tracked(env, read, lambda: template.render(story=story, count=count))
+               for read in (first, second)]
+    assert outputs == ["<p>hr</p><b>S1 #1</b>"] * 2  # rendered once, escaped as before
+    assert first == second == {"s1"}  # the title was read for both pages
+    plain = pages.make_environment()
+    assert plain.from_string('{% call alike("c", story) %}{{ story.title }}{% endcall %}'
+                             ).render(story=story) == "S1"
+
+
 def test_a_rebuild_takes_related_stories_from_the_last_catalog_only_when_their_keys_agree() -> None:
     from dataclasses import replace
     from datetime import UTC, datetime

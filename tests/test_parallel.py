@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, WarningGuard, differences, new_mkdocs_process
-from storyhub import parallel
+from storyhub import parallel, split
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="only Linux forks (parallel.py)")
 
@@ -134,3 +135,82 @@ def test_a_build_with_forked_work_equals_one_without(
     failed = project.build(site_dir=project.root / "failed").site
     assert (forked / "feeds/all/feed.json").is_file()
     assert differences(forked, alone) == [] and differences(forked, failed) == []
+
+
+def test_a_copy_of_the_process_sends_its_messages_and_warnings_in_order(
+        warnings_guard: WarningGuard) -> None:
+    forked = parallel.fork_copy()
+    if isinstance(forked, parallel.Sender):  # the copy: it must never return to pytest
+        try:
+            logging.getLogger("mkdocs.plugins.storyhub").warning("a warning from the copy")
+            forked.send({"pid": os.getpid()})
+            forked.finish(["é", b"\x00"])
+        finally:
+            os._exit(1)
+    assert isinstance(forked, parallel.Copy)
+    warnings_guard.expect("a warning from the copy")
+    first = forked.receive()
+    assert first["pid"] != os.getpid()
+    assert [r.getMessage() for r in warnings_guard.records] == ["a warning from the copy"]
+    assert forked.receive() == ["é", b"\x00"]
+    assert forked.receive() is None  # it exited
+    assert not forked.folder.exists()
+
+
+def test_a_copy_that_dies_sends_nothing_more() -> None:
+    forked = parallel.fork_copy()
+    if isinstance(forked, parallel.Sender):
+        try:
+            forked.send("before")
+            os.kill(os.getpid(), signal.SIGKILL)
+        finally:
+            os._exit(1)
+    assert isinstance(forked, parallel.Copy)
+    assert forked.receive() == "before"
+    assert forked.receive() is None and forked.receive() is None
+    assert not forked.folder.exists()
+
+
+def test_the_copy_renders_the_listings_after_the_story_pages() -> None:
+    from types import SimpleNamespace
+
+    def spec(name: str, searched: bool) -> SimpleNamespace:
+        return SimpleNamespace(src_uri=name, searched=searched)
+
+    specs = [spec("index.md", False), *(spec(f"s{n}.md", True) for n in range(3)),
+             *(spec(f"l{n}.md", False) for n in range(split.SPLIT_MIN))]
+    assert split.copy_pages(specs) == [f"l{n}.md" for n in range(split.SPLIT_MIN)]
+    assert split.copy_pages(specs[:-1]) == []  # too few to be worth a copy
+
+
+def test_a_copy_of_the_build_renders_the_listings_and_the_site_is_the_same(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the listings rendered by a forked copy of the build (split.py), the site is the
+    one this process makes alone, or when the copy fails; the next build keeps every page."""
+    for n in range(30):
+        project.story(("hr", "support", "marketing")[n % 3], f"2026-03-{n % 28 + 1:02d}-s{n}",
+                      title=f"Story {n}", authors=["ana"], kpis=["csat"],
+                      body=f"Intro {n}.\n\n## Part\n\nMore *text* {n}.")
+    monkeypatch.setattr(split, "SPLIT_MIN", 5)
+    built = project.build(site_dir=project.root / "split")
+    copied = built.plugin.copied
+    assert len(copied) >= 5 and set(built.plugin.copy_pages or {}) == copied
+    assert "teams/hr/index.md" in copied and "index.md" not in copied
+    assert not any(name.startswith("stories/") for name in copied)
+    new_mkdocs_process()
+    again = project.build(site_dir=project.root / "again")  # warm: every page kept
+    assert again.plugin.kept == set(again.plugin.specs) and not again.plugin.copied
+    new_mkdocs_process()
+    shutil.rmtree(project.root / ".cache")
+    monkeypatch.setattr(split, "SPLIT_MIN", 10**6)
+    alone = project.build(site_dir=project.root / "alone")
+    assert not alone.plugin.copied
+    new_mkdocs_process()
+    shutil.rmtree(project.root / ".cache")
+    monkeypatch.setattr(split, "SPLIT_MIN", 5)
+    monkeypatch.setattr(parallel.Sender, "finish", lambda self, value: self.fail())
+    failed = project.build(site_dir=project.root / "failed")  # renders the copy's pages here
+    assert failed.plugin.copied and failed.plugin.copy_pages == {}
+    assert differences(built.site, alone.site) == []
+    assert differences(built.site, failed.site) == []
+    assert differences(built.site, again.site) == []

@@ -128,9 +128,10 @@ class PageCache:
         return isinstance(offset, int) and isinstance(size, int) and offset >= 0 \
             and offset + size <= self._pack_size(str(entry.get("pack")))
 
-    def take(self, spec: Any) -> str:
-        """The kept output of a page that `kept` accepted; this build keeps it again."""
-        entry = self.entries[spec.src_uri]
+    def take(self, spec: Any, entry: dict[str, Any] | None = None) -> str:
+        """The kept output of a page that `kept` accepted (or at `entry`, of this folder:
+        a page of the build's copy, split.py); this build keeps it again."""
+        entry = entry or self.entries[spec.src_uri]
         if entry["pack"] not in self.reading:
             self.reading[entry["pack"]] = open(self.folder / entry["pack"], "rb")  # noqa: SIM115
         pack = self.reading[entry["pack"]]
@@ -163,6 +164,16 @@ class PageCache:
             return
         self.index[src_uri] = {**entry, "pack": self.pack_name, "offset": offset,
                                "size": len(data)}
+
+    def close(self) -> dict[str, dict[str, Any]]:
+        """The index of the pages written so far, in a pack now complete (the pages a copy
+        of the build rendered, for `take`)."""
+        if self.pack is not None and not self.broken:
+            try:
+                self.pack.close()
+            except OSError:
+                self.index = {}
+        return self.index
 
     def save(self) -> None:
         """Write the index of this build; drop the packs it no longer points at."""

@@ -42,6 +42,11 @@ class PageSpec:
         """Only section landing pages ('teams/', 'archive/') may appear in the navigation."""
         return self.path.count("/") <= 1
 
+    @property
+    def searched(self) -> bool:
+        """Story pages are in the search index; listings are not."""
+        return self.template == "story.html"
+
 
 @dataclass(frozen=True)
 class Pager:
@@ -98,7 +103,40 @@ def make_environment(kind: type[jinja2.Environment] = jinja2.Environment,
     # `{% call reused_section(name, parts) %}...{% endcall %}`: a part of a page that a
     # preview rebuild may take from the last one (page_reuse.PageReuse.section).
     env.globals["reused_section"] = _render_section
+    env.globals["alike"] = Alike(env)
     return env
+
+
+class Alike:
+    """`{% call alike(name, story) %}...{% endcall %}`: a part of a page that comes out the
+    same on every page rendered from one template in one folder, such as a related story's
+    card on every story page (stories/<slug>/): each link to a place outside the page's own
+    folder is the same relative URL from all of them. It is rendered once per build.
+
+    The stories the part read are noted for each page that shows it (page_reuse.tracked).
+    Only for parts whose links never lead into the page's own folder.
+    """
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.made: dict[tuple[str, str], tuple[str, set[str]]] = {}
+
+    def __call__(self, name: str, story: Story, caller: Callable[[], str]) -> str:
+        touched: set[str] | None = getattr(self.env, "touched", None)
+        key = (name, story.slug)
+        if key not in self.made:
+            read: set[str] = set()
+            if touched is not None:
+                self.env.touched = read  # type: ignore[attr-defined]
+            try:
+                self.made[key] = (caller(), read)
+            finally:
+                if touched is not None:
+                    self.env.touched = touched  # type: ignore[attr-defined]
+        html, read = self.made[key]
+        if touched is not None:
+            touched.update(read)
+        return html
 
 
 def _render_section(name: Any, parts: Any, caller: Callable[[], str]) -> str:

@@ -6,13 +6,14 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
+from mkdocs.commands.build import get_context
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
@@ -20,6 +21,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
@@ -42,6 +44,7 @@ from . import (
     reproducible,
     search,
     search_index,
+    split,
     theme_html,
     validate,
     watch,
@@ -118,6 +121,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.page_cache: page_cache.PageCache | None = None
         self.kept: set[str] = set()  # src_uri of the pages kept from the last build (page_cache.py)
         self.touched: dict[str, set[str]] = {}  # src_uri -> stories its template read
+        # A clean build's forked copy that renders part of the pages (split.py): this
+        # process holds `copy`, the copy holds `sender`; both know the copy's pages.
+        self.copy: parallel.Copy | None = None
+        self.sender: parallel.Sender | None = None
+        self.copied: set[str] = set()
+        self.copy_pages: dict[str, dict[str, Any]] | None = None  # the copy's page pack index
+        # What rendering the copy's pages here takes, if the copy fails (_render_here).
+        self.nav: Navigation | None = None
+        self.theme_env: jinja2.Environment | None = None
+        self.doc_files: Sequence[File] = ()
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         """Remember whether we preview (serve shows drafts and scheduled stories)."""
@@ -172,6 +185,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.card_drawing.wait()
         if self.indexing is not None:  # likewise: its index is lost
             self.indexing()
+        if self.copy is not None:  # likewise
+            self.copy.stop()
+        self.copy, self.copied, self.copy_pages = None, set(), None
         # The search index's input while MkDocs writes the pages (on_post_page).
         self.index_input: tuple[list[list[str]], dict[str, str]] | None = None
         self.indexing = None
@@ -213,7 +229,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.config.enabled and self.config.search_index and not self.preview \
                 and not self.dirty and list(config.plugins) == ["storyhub"]:
             self.index_input = self._index_input(files)
-        if self.config.enabled and self.kept:
+        if self.copied:  # to render the copy's pages there, or here if the copy fails
+            self.theme_env = env
+            self.doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
+        if self.config.enabled and (self.kept or self.copied):
             # Pages kept from the last build render nothing; on_post_page gives their bytes.
             assert env.loader is not None
             env.loader = jinja2.ChoiceLoader([
@@ -293,7 +312,35 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.deferred_files = self.publishing = None
         if publications:
             self._add_publications(files, config, taken, publications.produce, len(cat.stories))
+        if self.page_cache is not None:  # a copy of the build renders these (on_post_page)
+            self.copied = set(split.copy_pages([spec for spec in self.specs.values()
+                                                if spec.src_uri not in self.kept]))
         return files
+
+    def _start_copy(self) -> None:
+        """Have a forked copy of the build render the pages of `copied` (split.py), once
+        MkDocs has written the first page: the theme's templates are compiled then, and the
+        other files written. The copy goes on with MkDocs' build from there, as this process
+        does; if it cannot start, this process renders the pages itself (_render_here)."""
+        forked = parallel.fork_copy()
+        if isinstance(forked, parallel.Copy):
+            self.copy = forked
+        elif isinstance(forked, parallel.Sender):
+            # The copy: this process makes the feeds, cards and search index and waits for them.
+            self.sender, self.copy_pages = forked, {}
+            self.publishing = self.card_drawing = self.index_input = None
+            for file in self.doc_files:
+                if file.src_uri in self.copied and file.page is not None:
+                    del file.page.meta["template"]  # the theme's, as for any page
+        else:
+            self.copy_pages = {}
+
+    def on_page_context(self, context: Any, /, *, page: Page, config: MkDocsConfig,
+                        nav: Navigation) -> Any:
+        """The copy of a build renders the content of its pages right before their template."""
+        if self.sender is not None and page.file.src_uri in self.copied:
+            page.content = self._content("", page)
+        return context
 
     def _rendered_stories(self, config: MkDocsConfig, cat: catalog_mod.Catalog,
                           processed: dict[str, images.Processed]
@@ -471,17 +518,31 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         page.update_date = reproducible.page_date(story, stories[0] if stories else None, os.environ)
         return page
 
+    def on_nav(self, nav: Navigation, /, *, config: MkDocsConfig, files: Files) -> None:
+        self.nav = nav  # to render the pages of a copy that failed (_render_here)
+
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig,
                          files: Files) -> str | None:
-        """Generated pages carry no Markdown: their HTML comes from our templates."""
-        return "" if page.file.src_uri in self.specs else None
+        """Generated pages carry no Markdown: their HTML comes from our templates. The copy
+        of a build renders only some of the generated pages."""
+        return "" if page.file.src_uri in self.specs or self.sender else None
+
+    def _elsewhere(self, src_uri: str) -> bool:
+        """Whether this process leaves the page to the other one (a copy of the build and
+        this build) or to the page cache."""
+        if self.sender is not None:
+            return src_uri not in self.copied
+        return src_uri in self.kept or src_uri in self.copied
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig,
                         files: Files) -> str | None:
-        spec = self.specs.get(page.file.src_uri)
-        if spec is not None and spec.src_uri in self.kept:
+        if self._elsewhere(page.file.src_uri):
             page.meta["template"] = page_cache.REUSED_TEMPLATE
             return ""
+        return self._content(html, page)
+
+    def _content(self, html: str, page: Page) -> str:
+        spec = self.specs.get(page.file.src_uri)
         if spec is not None:
             def make() -> str:
                 return pages.render_page(self.env, self.site, spec, page.url)
@@ -523,6 +584,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         first page rendered (its language known), start the search index."""
         if not self.config.enabled:
             return None
+        if self.copied and self.copy is None and self.copy_pages is None:
+            self._start_copy()
         if self.index_input is not None:
             (shards, contents), self.index_input = self.index_input, None
             read = search_index.content_reader(contents, search_index.language(output))
@@ -530,8 +593,33 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 search_index.index_or_error, Path(config.site_dir), shards, read,
                 not config.use_directory_urls, self._search_cache()))
         spec = self.specs.get(page.file.src_uri)
+        if self.sender is not None:  # the copy: its pages go to the build through its pack
+            if spec is not None and spec.src_uri in self.copied:
+                self._finish_page(output, spec, page)
+            return ""
         if spec is not None and spec.src_uri in self.kept and self.page_cache is not None:
             return self.page_cache.take(spec)
+        if spec is not None and spec.src_uri in self.copied and self.page_cache is not None:
+            if self.copy_pages is None and self.copy is not None:
+                self.copy_pages = self.copy.receive() or {}
+                self.copy.stop()
+            entry = (self.copy_pages or {}).get(spec.src_uri)
+            if entry is not None:
+                return self.page_cache.take(spec, entry)
+            output = self._render_here(page, config)
+        return self._finish_page(output, spec, page)
+
+    def _render_here(self, page: Page, config: MkDocsConfig) -> str:
+        """A page the copy of the build failed to render, rendered here as MkDocs would
+        have (mkdocs.commands.build)."""
+        assert self.nav is not None and self.theme_env is not None
+        del page.meta["template"]
+        page.content = self._content("", page)
+        context = get_context(self.nav, self.doc_files, config, page)
+        context = config.plugins.on_page_context(context, page=page, config=config, nav=self.nav)
+        return self.theme_env.get_template(page.meta.get("template", "main.html")).render(context)
+
+    def _finish_page(self, output: str, spec: pages.PageSpec | None, page: Page) -> str:
         output = theme_html.valid_html(output)
         if self.config.search_index:
             action = get_relative_url(self.site.page_url(search.SEARCH_PATH), page.url)
@@ -554,10 +642,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Persist the render cache for the next build, then index the built site for search."""
         if self.config.enabled and self.cache is not None and not self.preview:
             self.cache.save()  # a preview saves it once, when `mkdocs serve` stops
+        if self.config.enabled and self.sender is not None and self.page_cache is not None:
+            self.sender.finish(self.page_cache.close())  # the copy ends here
         if self.config.enabled and self.page_cache is not None:
             self.page_cache.save()
+            by_copy = f" ({len(self.copied)} of them by a copy of the build)" if self.copied else ""
             log.info(f"storyhub: {len(self.kept)} pages kept from the last build, "
-                     f"{len(self.specs) - len(self.kept)} rendered")
+                     f"{len(self.specs) - len(self.kept)} rendered{by_copy}")
         if self.config.enabled and self.card_drawing is not None:
             self.card_drawing.wait()
             # Hard links in a preview (MkDocs' temporary folder); copies in a real build.
@@ -582,6 +673,14 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             # Last: its thread would slow down the rest of the build (the GIL).
             self.deferred.start(Path(config.site_dir), self.deferred_files,
                                 delay=search_index.PREVIEW_DELAY_S)
+
+    def on_build_error(self, *, error: Exception) -> None:
+        """A copy of the build stops at its first error: the build renders its pages itself
+        (and meets the error there, if it lies in them). The build stops its copy."""
+        if self.sender is not None:
+            self.sender.fail()
+        if self.copy is not None:
+            self.copy.stop()
 
     def _index_site(self, config: MkDocsConfig) -> None:
         """Index the written site: in the background in a preview, else now."""
