@@ -24,13 +24,22 @@ from typing import Any
 # Fewer pages than this are not worth a copy of the build: forking it and going through the
 # remaining pages once more cost about as much as rendering 50 of them.
 SPLIT_MIN = 200
+# The part of the story pages whose theme template the copy renders too (their content is
+# rendered here, for the search index).
+STORY_SHARE = 0.0
 
 
-def copy_pages(specs: Sequence[Any]) -> list[str]:
+def copy_pages(specs: Sequence[Any], story_share: float | None = None) -> list[str]:
     """The src_uri of the pages (pages.PageSpec to render, in build order) the copy renders:
-    the listings after the last story page, if there are at least SPLIT_MIN of them. (This
-    process writes the copy's pages when it reaches them; a listing before the story pages,
-    the home page, would make it wait for the copy.)"""
-    tail = [spec.src_uri for spec in itertools.takewhile(lambda spec: not spec.searched,
-                                                            reversed(specs))]
-    return tail[::-1] if len(tail) >= SPLIT_MIN else []
+    the listings after the last story page, if there are at least SPLIT_MIN of them, and
+    the last `story_share` (STORY_SHARE) of the story pages before them. (This process
+    writes the copy's pages when it reaches them; a listing before the story pages, the
+    home page, would make it wait for the copy.)"""
+    listings = list(itertools.takewhile(lambda spec: not spec.searched, reversed(specs)))
+    if len(listings) < SPLIT_MIN:
+        return []
+    stories = list(itertools.takewhile(lambda spec: spec.searched,
+                                       reversed(specs[:len(specs) - len(listings)])))
+    share = STORY_SHARE if story_share is None else story_share
+    tail = listings + stories[:int(len(stories) * share)]
+    return [spec.src_uri for spec in reversed(tail)]
