@@ -177,31 +177,26 @@ def test_the_copy_renders_the_listings_after_the_story_pages() -> None:
     def spec(name: str, searched: bool) -> SimpleNamespace:
         return SimpleNamespace(src_uri=name, searched=searched)
 
-    specs = [spec("index.md", False), *(spec(f"s{n}.md", True) for n in range(4)),
+    specs = [spec("index.md", False), *(spec(f"s{n}.md", True) for n in range(3)),
              *(spec(f"l{n}.md", False) for n in range(split.SPLIT_MIN))]
-    listings = [f"l{n}.md" for n in range(split.SPLIT_MIN)]
-    assert split.copy_pages(specs, 0.0) == listings
-    assert split.copy_pages(specs, 0.5) == ["s2.md", "s3.md", *listings]
-    assert split.copy_pages(specs[:-1], 0.5) == []  # too few to be worth a copy
+    assert split.copy_pages(specs) == [f"l{n}.md" for n in range(split.SPLIT_MIN)]
+    assert split.copy_pages(specs[:-1]) == []  # too few to be worth a copy
 
 
-@pytest.mark.parametrize("story_share", [0.0, 0.5])
 def test_a_copy_of_the_build_renders_the_listings_and_the_site_is_the_same(
-        project: Project, monkeypatch: pytest.MonkeyPatch, story_share: float) -> None:
-    """With the listings (and some story pages) rendered by a forked copy of the build
-    (split.py), the site is the one this process makes alone, or when the copy fails; the
-    next build keeps every page."""
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the listings rendered by a forked copy of the build (split.py), the site is the
+    one this process makes alone, or when the copy fails; the next build keeps every page."""
     for n in range(30):
         project.story(("hr", "support", "marketing")[n % 3], f"2026-03-{n % 28 + 1:02d}-s{n}",
                       title=f"Story {n}", authors=["ana"], kpis=["csat"],
                       body=f"Intro {n}.\n\n## Part\n\nMore *text* {n}.")
     monkeypatch.setattr(split, "SPLIT_MIN", 5)
-    monkeypatch.setattr(split, "STORY_SHARE", story_share)
     built = project.build(site_dir=project.root / "split")
     copied = built.plugin.copied
     assert len(copied) >= 5 and set(built.plugin.copy_pages or {}) == copied
     assert "teams/hr/index.md" in copied and "index.md" not in copied
-    assert len([name for name in copied if name.startswith("stories/")]) == 30 * story_share
+    assert not any(name.startswith("stories/") for name in copied)
     new_mkdocs_process()
     again = project.build(site_dir=project.root / "again")  # warm: every page kept
     assert again.plugin.kept == set(again.plugin.specs) and not again.plugin.copied

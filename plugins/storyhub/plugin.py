@@ -339,13 +339,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                         nav: Navigation) -> Any:
         """The copy of a build renders the content of its pages right before their template."""
         if self.sender is not None and page.file.src_uri in self.copied:
-            self._copied_content(page)
-        return context
-
-    def _copied_content(self, page: Page) -> None:
-        """The content of a page of the copy (its story pages have theirs: on_page_content)."""
-        if not self.specs[page.file.src_uri].searched:
             page.content = self._content("", page)
+        return context
 
     def _rendered_stories(self, config: MkDocsConfig, cat: catalog_mod.Catalog,
                           processed: dict[str, images.Processed]
@@ -534,13 +529,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig,
                         files: Files) -> str | None:
         """The page's content. Pages kept from the last build and pages a copy of the build
-        renders (split.py) get the empty theme template: on_post_page gives their bytes.
-        Their content is not rendered here either, but for the copy's story pages (the
-        search index reads it here)."""
-        src_uri = page.file.src_uri
-        if src_uri in self.kept or src_uri in self.copied:
+        renders (split.py) get no content and the empty theme template here: on_post_page
+        gives their bytes."""
+        if page.file.src_uri in self.kept or page.file.src_uri in self.copied:
             page.meta["template"] = page_cache.REUSED_TEMPLATE
-        if src_uri in self.kept or (src_uri in self.copied and not self.specs[src_uri].searched):
             return ""
         return self._content(html, page)
 
@@ -617,7 +609,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         have (mkdocs.commands.build)."""
         assert self.nav is not None and self.theme_env is not None
         del page.meta["template"]
-        self._copied_content(page)
+        page.content = self._content("", page)
         context = get_context(self.nav, self.doc_files, config, page)
         context = config.plugins.on_page_context(context, page=page, config=config, nav=self.nav)
         return self.theme_env.get_template(page.meta.get("template", "main.html")).render(context)

@@ -8,11 +8,14 @@ templates are compiled then, and the other files written), a copy of the build m
 Each skips the other's pages as it skips the pages kept from the last build (page_cache.py);
 this process writes the copy's pages from the copy's page pack when it reaches them.
 
-The story pages stay here because the search index starts from their content as soon as the
-first page is written (search_index.py). Measured at 1,000 stories (1,000 story pages, 546
-listings), clean builds alternating on this 2-core machine: 10.6, 10.6, 12.7 s with the copy,
-12.1, 11.6, 14.6 s without. A copy forked before the pages' content is rendered did worse
-(14.0, 13.2, 11.0 s): it compiled the theme's templates again and slowed the feeds and cards.
+The story pages stay here: the search index starts from their content as soon as the first
+page is written (search_index.py). Giving the copy part of them too (their theme template
+only) did not make builds faster: at 5,000 stories the copy already ends last.
+
+Measured at 1,000 stories (1,000 story pages, 546 listings), clean builds alternating on
+this 2-core machine: 10.6, 10.6, 12.7 s with the copy, 12.1, 11.6, 14.6 s without. A copy
+forked before the pages' content is rendered did worse (14.0, 13.2, 11.0 s): it compiled
+the theme's templates again and slowed the feeds and cards.
 """
 
 from __future__ import annotations
@@ -24,22 +27,13 @@ from typing import Any
 # Fewer pages than this are not worth a copy of the build: forking it and going through the
 # remaining pages once more cost about as much as rendering 50 of them.
 SPLIT_MIN = 200
-# The part of the story pages whose theme template the copy renders too (their content is
-# rendered here, for the search index).
-STORY_SHARE = 0.0
 
 
-def copy_pages(specs: Sequence[Any], story_share: float | None = None) -> list[str]:
+def copy_pages(specs: Sequence[Any]) -> list[str]:
     """The src_uri of the pages (pages.PageSpec to render, in build order) the copy renders:
-    the listings after the last story page, if there are at least SPLIT_MIN of them, and
-    the last `story_share` (STORY_SHARE) of the story pages before them. (This process
-    writes the copy's pages when it reaches them; a listing before the story pages, the
-    home page, would make it wait for the copy.)"""
-    listings = list(itertools.takewhile(lambda spec: not spec.searched, reversed(specs)))
-    if len(listings) < SPLIT_MIN:
-        return []
-    stories = list(itertools.takewhile(lambda spec: spec.searched,
-                                       reversed(specs[:len(specs) - len(listings)])))
-    share = STORY_SHARE if story_share is None else story_share
-    tail = listings + stories[:int(len(stories) * share)]
-    return [spec.src_uri for spec in reversed(tail)]
+    the listings after the last story page, if there are at least SPLIT_MIN of them. (This
+    process writes the copy's pages when it reaches them; a listing before the story pages,
+    the home page, would make it wait for the copy.)"""
+    tail = [spec.src_uri for spec in itertools.takewhile(lambda spec: not spec.searched,
+                                                            reversed(specs))]
+    return tail[::-1] if len(tail) >= SPLIT_MIN else []
