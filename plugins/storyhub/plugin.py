@@ -591,6 +591,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.sender is not None:  # the copy: its pages go to the build through its pack
             if spec is not None and spec.src_uri in self.copied:
                 self._finish_page(output, spec, page)
+                page.content = None  # in its pack now: its memory serves the next pages
             return ""
         if spec is not None and spec.src_uri in self.kept and self.page_cache is not None:
             return self.page_cache.take(spec)
