@@ -211,6 +211,12 @@ def test_a_copy_of_the_build_renders_the_listings_and_the_site_is_the_same(
     monkeypatch.setattr(parallel.Sender, "finish", lambda self, value: self.fail())
     failed = project.build(site_dir=project.root / "failed")  # renders the copy's pages here
     assert failed.plugin.copied and failed.plugin.copy_pages == {}
+    new_mkdocs_process()
+    shutil.rmtree(project.root / ".cache")
+    monkeypatch.setattr(parallel, "fork_copy", lambda: None)
+    refused = project.build(site_dir=project.root / "refused")  # no copy at all
+    assert refused.plugin.copied and refused.plugin.copy is None
     assert differences(built.site, alone.site) == []
     assert differences(built.site, failed.site) == []
+    assert differences(built.site, refused.site) == []
     assert differences(built.site, again.site) == []

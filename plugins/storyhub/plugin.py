@@ -636,10 +636,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Persist the render cache for the next build, then index the built site for search."""
+        if self.config.enabled and self.sender is not None and self.page_cache is not None:
+            self.sender.finish(self.page_cache.close())  # the copy of a build ends here
         if self.config.enabled and self.cache is not None and not self.preview:
             self.cache.save()  # a preview saves it once, when `mkdocs serve` stops
-        if self.config.enabled and self.sender is not None and self.page_cache is not None:
-            self.sender.finish(self.page_cache.close())  # the copy ends here
         if self.config.enabled and self.page_cache is not None:
             self.page_cache.save()
             by_copy = f" ({len(self.copied)} of them by a copy of the build)" if self.copied else ""
