@@ -330,8 +330,12 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.sender, self.copy_pages = forked, {}
             self.publishing = self.card_drawing = self.index_input = None
             for file in self.doc_files:
-                if file.src_uri in self.copied and file.page is not None:
+                if file.page is None:
+                    continue
+                if file.src_uri in self.copied:
                     del file.page.meta["template"]  # the theme's, as for any page
+                else:  # written by the build: the copy goes through it without rendering it
+                    file.page.meta["template"] = page_cache.REUSED_TEMPLATE
         else:
             self.copy_pages = {}
 
