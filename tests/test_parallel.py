@@ -137,38 +137,49 @@ def test_a_build_with_forked_work_equals_one_without(
     assert differences(forked, alone) == [] and differences(forked, failed) == []
 
 
-def test_a_copy_of_the_process_sends_its_messages_and_warnings_in_order(
+def test_a_copy_of_the_process_ends_with_a_value_and_its_warnings(
         warnings_guard: WarningGuard) -> None:
     forked = parallel.fork_copy()
     if isinstance(forked, parallel.Sender):  # the copy: it must never return to pytest
         try:
             logging.getLogger("mkdocs.plugins.storyhub").warning("a warning from the copy")
-            forked.send({"pid": os.getpid()})
-            forked.finish(["é", b"\x00"])
+            logging.getLogger("mkdocs.plugins.storyhub").info("not repeated")
+            forked.finish((os.getpid(), ["é", b"\x00"]))
         finally:
             os._exit(1)
     assert isinstance(forked, parallel.Copy)
     warnings_guard.expect("a warning from the copy")
-    first = forked.receive()
-    assert first["pid"] != os.getpid()
-    assert [r.getMessage() for r in warnings_guard.records] == ["a warning from the copy"]
-    assert forked.receive() == ["é", b"\x00"]
-    assert forked.receive() is None  # it exited
-    assert not forked.folder.exists()
+    pid, value = forked.result()
+    assert pid != os.getpid() and value == ["é", b"\x00"]
+    assert [(r.name, r.getMessage()) for r in warnings_guard.records] == \
+        [("mkdocs.plugins.storyhub", "a warning from the copy")]
+    assert forked.result() is None  # it ended
+    forked.stop()  # nothing left to stop
 
 
-def test_a_copy_that_dies_sends_nothing_more() -> None:
+def test_a_copy_that_dies_gives_none() -> None:
     forked = parallel.fork_copy()
     if isinstance(forked, parallel.Sender):
         try:
-            forked.send("before")
             os.kill(os.getpid(), signal.SIGKILL)
         finally:
             os._exit(1)
     assert isinstance(forked, parallel.Copy)
-    assert forked.receive() == "before"
-    assert forked.receive() is None and forked.receive() is None
-    assert not forked.folder.exists()
+    assert forked.result() is None and forked.result() is None
+
+
+def test_a_copy_stopped_early_is_ended_and_reaped() -> None:
+    forked = parallel.fork_copy()
+    if isinstance(forked, parallel.Sender):
+        try:
+            signal.pause()
+        finally:
+            os._exit(1)
+    assert isinstance(forked, parallel.Copy)
+    forked.stop()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forked.pid, os.WNOHANG)  # reaped: no such child any more
+    assert forked.result() is None
 
 
 def test_the_copy_renders_the_listings_after_the_story_pages() -> None:

@@ -14,13 +14,10 @@ import gc
 import logging
 import os
 import pickle
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
@@ -50,9 +47,9 @@ def _can_fork() -> bool:
     return sys.platform == "linux" and threading.active_count() == 1
 
 
-def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
-    """Start `work()` in a forked copy of this process. Returns a function that waits for
-    its result (None if the child failed), or None when this process cannot fork."""
+def _fork() -> tuple[int, int] | None:
+    """Fork, with a pipe from the child to this process: (child's pid, reading end) here,
+    (0, writing end) in the child. None when this process cannot fork."""
     if not _can_fork():
         return None
     readable, writable = os.pipe()
@@ -62,65 +59,70 @@ def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
         os.close(readable)
         os.close(writable)
         return None
-    if pid == 0:  # the child: never returns
+    if pid == 0:
+        # What the child inherits stays shared: a collection would touch (copy) all of it.
         gc.freeze()
+        os.close(readable)
+        return 0, writable
+    os.close(writable)
+    return pid, readable
+
+
+def _reply(writable: int, value: Any, collect: _Collect) -> None:
+    """In the child: send `value` and the warnings it logged (to `_result`)."""
+    data = pickle.dumps((value, list(collect.records.values())), protocol=pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(writable, "wb") as out:
+        out.write(data)
+
+
+def _result(readable: int, pid: int) -> Any:
+    """Wait for the child's value, logging its warnings here; None if it failed."""
+    with os.fdopen(readable, "rb") as source:
+        data = source.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None
+    value, records = pickle.loads(data)  # noqa: S301 - our own child's output
+    for name, level, message in records:
+        logging.getLogger(name).log(level, message)
+    return value
+
+
+def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
+    """Start `work()` in a forked copy of this process. Returns a function that waits for
+    its result (None if the child failed), or None when this process cannot fork."""
+    forked = _fork()
+    if forked is None:
+        return None
+    pid, end = forked
+    if pid == 0:  # the child: never returns
         code = 1
         try:
-            os.close(readable)
             collect = _Collect()
             collect.install()
-            value = work()
-            data = pickle.dumps((value, list(collect.records.values())),
-                                protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(writable, "wb") as out:
-                out.write(data)
+            _reply(end, work(), collect)
             code = 0
         finally:
             os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
-    os.close(writable)
-
-    def result() -> T | None:
-        with os.fdopen(readable, "rb") as source:
-            data = source.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not data:
-            return None
-        value: Any
-        value, records = pickle.loads(data)  # noqa: S301 - our own child's output
-        for name, level, message in records:
-            logging.getLogger(name).log(level, message)
-        return value  # type: ignore[no-any-return]
-
-    return result
+    return lambda: _result(end, pid)  # type: ignore[no-any-return]
 
 
 class Copy:
-    """The parent's end of a copy of the build (`fork_copy`): the messages the copy sends,
-    in order. Each is a file, so the copy never waits for the parent to read one."""
+    """This process's end of a copy of the build (`fork_copy`)."""
 
-    def __init__(self, pid: int, readable: int, folder: Path) -> None:
-        self.pid, self.readable, self.folder = pid, readable, folder
-        self.received = 0
+    def __init__(self, pid: int, readable: int) -> None:
+        self.pid, self.readable = pid, readable
         self.ended = False
 
-    def receive(self) -> Any:
-        """The next message; None once the copy failed (it sends nothing more then)."""
+    def result(self) -> Any:
+        """Wait for what the copy ended with (`Sender.finish`); None if it failed. Once."""
         if self.ended:
             return None
-        if os.read(self.readable, 1) != b"+":  # end of the pipe: the copy exited or died
-            self.stop()
-            return None
-        path = self.folder / str(self.received)
-        self.received += 1
-        value: Any
-        value, records = pickle.loads(path.read_bytes())  # noqa: S301 - our own copy's output
-        path.unlink()
-        for name, level, message in records:
-            logging.getLogger(name).log(level, message)
-        return value
+        self.ended = True
+        return _result(self.readable, self.pid)
 
     def stop(self) -> None:
-        """End the copy (if it still runs) and clean up after it."""
+        """End the copy now if it still runs (what it would have sent is lost)."""
         if self.ended:
             return
         self.ended = True
@@ -128,31 +130,22 @@ class Copy:
             os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
         os.close(self.readable)
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class Sender:
-    """The copy's end: it sends messages to the parent, then exits."""
+    """The copy's end: it ends with a value for the build, or fails."""
 
-    def __init__(self, writable: int, folder: Path) -> None:
-        self.writable, self.folder = writable, folder
-        self.sent = 0
+    def __init__(self, writable: int) -> None:
+        self.writable = writable
         self.collect = _Collect()
         self.collect.install()
 
-    def send(self, value: Any) -> None:
-        """Send `value` (picklable) with the warnings logged since the last message."""
-        records, self.collect.records = list(self.collect.records.values()), {}
-        (self.folder / str(self.sent)).write_bytes(
-            pickle.dumps((value, records), protocol=pickle.HIGHEST_PROTOCOL))
-        self.sent += 1
-        os.write(self.writable, b"+")
-
     def finish(self, value: Any) -> NoReturn:
-        """Send the last message and exit; if that fails, the parent sees the copy fail."""
+        """Send `value` (picklable) with the warnings logged meanwhile, and exit; if that
+        fails, the build sees the copy fail."""
         code = 1
         try:
-            self.send(value)
+            _reply(self.writable, value, self.collect)
             code = 0
         finally:
             os._exit(code)
@@ -164,27 +157,17 @@ class Sender:
 
 def fork_copy() -> Copy | Sender | None:
     """Fork a copy of this process that goes on running the same program (the build), and
-    talks back with messages: this process gets a Copy, the copy gets a Sender. None when
+    ends with a value for it: this process gets a Copy, the copy gets a Sender. None when
     this process cannot fork.
 
     The copy must end through its Sender (`finish` or `fail`): it must never return to the
     program that called the build (a test run, a command line), so it dies on Ctrl-C too.
     """
-    if not _can_fork():
+    forked = _fork()
+    if forked is None:
         return None
-    folder = Path(tempfile.mkdtemp(prefix="storyhub-copy-"))
-    readable, writable = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(readable)
-        os.close(writable)
-        shutil.rmtree(folder, ignore_errors=True)
-        return None
+    pid, end = forked
     if pid == 0:
-        gc.freeze()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.close(readable)
-        return Sender(writable, folder)
-    os.close(writable)
-    return Copy(pid, readable, folder)
+        return Sender(end)
+    return Copy(pid, end)

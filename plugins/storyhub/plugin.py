@@ -326,9 +326,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if isinstance(forked, parallel.Copy):
             self.copy = forked
         elif isinstance(forked, parallel.Sender):
-            # The copy: this process makes the feeds, cards and search index and waits for them.
+            # The copy: this process draws the cards and makes the search index.
             self.sender, self.copy_pages = forked, {}
-            self.publishing = self.card_drawing = self.index_input = None
+            self.card_drawing = self.index_input = None
             for file in self.doc_files:
                 if file.page is None:
                     continue
@@ -601,8 +601,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             return self.page_cache.take(spec)
         if spec is not None and spec.src_uri in self.copied and self.page_cache is not None:
             if self.copy_pages is None and self.copy is not None:
-                self.copy_pages = self.copy.receive() or {}
-                self.copy.stop()
+                self.copy_pages = self.copy.result() or {}
             entry = (self.copy_pages or {}).get(spec.src_uri)
             if entry is not None:
                 return self.page_cache.take(spec, entry)
