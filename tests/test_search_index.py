@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -276,3 +277,33 @@ def test_the_index_made_while_pages_are_written_is_the_index_of_the_whole_pages(
     entry = json.loads((built.site / BUNDLE_DIR / "pagefind-entry.json").read_text("utf-8"))
     assert list(entry["languages"]) == [language]
 
+
+
+def test_pagefind_input_is_staged_in_memory_when_there_is_room(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    monkeypatch.setattr(search_index, "MEMORY_DIR", memory)
+    monkeypatch.setattr(search_index, "MEMORY_MARGIN", 0)
+    stat = os.statvfs(memory)
+    assert search_index.scratch_dir(1000) == str(memory)
+    assert search_index.scratch_dir(stat.f_bavail * stat.f_frsize) is None  # no room for twice
+    staged: list[Path] = []
+    index_folder = search_index._index_folder
+
+    def spy(folder: Path, *args: object, **kwargs: object) -> int:
+        staged.append(folder)
+        return index_folder(folder, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_index, "_index_folder", spy)
+    site = tmp_path / "site"
+    page = b'<html lang="en"><body><main data-pagefind-body><h1>Zanzibar</h1></main></body></html>'
+    (site / "stories/a").mkdir(parents=True)
+    (site / "stories/a/index.html").write_bytes(page)
+    report = build_index(site, [["stories/a/index.html"]])
+    assert report.pages == 1 and staged[0].is_relative_to(memory)
+    assert list(memory.iterdir()) == []  # removed after the run
+    monkeypatch.setattr(search_index, "MEMORY_DIR", tmp_path / "missing")
+    assert search_index.scratch_dir(1000) is None
+    assert build_index(site, [["stories/a/index.html"]]).pages == 1
+    assert not staged[1].is_relative_to(memory)

@@ -224,10 +224,43 @@ def _stage(inputs: Mapping[str, bytes], staging: Path) -> Path:
     return staging
 
 
+# Pagefind's input is staged in a file system in memory, where Linux has one. On the 2-core
+# benchmark machine a file or folder made on disk costs 0.3 ms of CPU, and 0.02 ms there:
+# staging the input of 1,000 story pages took 0.7 s on disk. Builds and previews stage in
+# the same place: Pagefind numbers pages in the order the folder lists them, which depends
+# on the file system, and its index must not depend on which of the two made it.
+MEMORY_DIR = Path("/dev/shm")
+MEMORY_MARGIN = 64 << 20  # bytes left free for others (a container's /dev/shm may be 64 MB)
+
+
+def scratch_dir(size: int) -> str | None:
+    """Where to stage `size` bytes of short-lived files: the memory file system when it has
+    room to spare, else None (the default temporary folder)."""
+    try:
+        free = os.statvfs(MEMORY_DIR)
+    except (OSError, AttributeError):  # no such folder, or no statvfs (Windows)
+        return None
+    room = free.f_bavail * free.f_frsize
+    return str(MEMORY_DIR) if room > 2 * size + MEMORY_MARGIN and os.access(
+        MEMORY_DIR, os.W_OK | os.X_OK) else None
+
+
+def _scratch(size: int) -> Path:
+    """A new temporary folder for staging `size` bytes (scratch_dir)."""
+    return Path(tempfile.mkdtemp(prefix="storyhub-search-", dir=scratch_dir(size)))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _link_stage(site_dir: Path, run: ShardRun, staging: Path,
                 alive: Callable[[], bool] | None = None) -> Path:
     """Like `_stage`, of whole written pages (Pagefind makes the same index of them), as
-    hard links (else copies), or copies with the `shard` filter. A preview's
+    hard links (copies across file systems), or copies with the `shard` filter. A preview's
     background run stages this way: reading and cutting thousands of pages on a thread of
     `mkdocs serve` held the GIL long enough to slow the next rebuild by a third."""
     shutil.rmtree(staging, ignore_errors=True)
@@ -318,7 +351,7 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
                          for info in entry.get("languages", {}).values())
         else:
             # Outside the site: the conservation check reads the site while Pagefind runs.
-            work = Path(tempfile.mkdtemp(prefix="storyhub-search-"))
+            work = _scratch(sum(map(len, (inputs or {}).values())))
             try:
                 folder = site_dir if inputs is None else _stage(inputs, work / "input")
                 pages += _index_folder(folder, bundle, keep_index_url, nice)
@@ -405,17 +438,22 @@ class BackgroundIndexer:
             return wanted(None)
 
         work: Path | None = None
+        scratch: Path | None = None
         try:
-            # Beside the site folder: the same file system (hard links, renames) and out of
-            # the way of MkDocs, which empties the site folder when the next rebuild starts.
+            # Beside the site folder: the same file system (renames) and out of the way of
+            # MkDocs, which empties the site folder when the next rebuild starts.
             work = Path(tempfile.mkdtemp(prefix=".storyhub-index-", dir=site_dir.parent))
             runs, pages = _runs(shards), 0
             for run in runs:
-                folder = _link_stage(site_dir, run, work / "input", alive) if run.files \
-                    else site_dir
+                if run.files:
+                    scratch = _scratch(sum(_size(site_dir / file) for file in run.files))
+                    folder = _link_stage(site_dir, run, scratch / "input", alive)
+                else:
+                    folder = site_dir
                 pages += _index_folder(folder, work / bundle_name(run.number), keep_index_url,
                                        nice=True, started=wanted)
-                shutil.rmtree(work / "input", ignore_errors=True)
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
             with self.lock:
                 if generation != self.generation:
                     return  # a newer build replaced this site; its files may be gone already
@@ -431,8 +469,9 @@ class BackgroundIndexer:
                              else SearchIndexError(str(error)))
             return
         finally:
-            if work is not None:
-                shutil.rmtree(work, ignore_errors=True)
+            for temporary in (work, scratch):
+                if temporary is not None:
+                    shutil.rmtree(temporary, ignore_errors=True)
         self.on_done(IndexReport(pages, time.perf_counter() - started))
 
     def cancel(self, wait: bool = True) -> None:
