@@ -392,13 +392,21 @@ def test_cards_drawn_by_a_worker_process_equal_cards_drawn_here(tmp_path: Path) 
     texts = [cards.CardText(f"Story number {n} about the spring launch", "People & HR",
                             "#6a1b9a", "Test Stories") for n in range(cards.PROCESS_THRESHOLD)]
     far = [(tmp_path / "far" / f"{n}.png", text, None) for n, text in enumerate(texts)]
-    drawing = cards.CardDrawing(far)
+    # The worker also writes each card it draws into the site, twice for a shared card.
+    site = {far[0][0]: [tmp_path / "site/a/0.png", tmp_path / "site/b/0.png"],
+            far[1][0]: [tmp_path / "site/a/1.png"]}
+    drawing = cards.CardDrawing(far, site_files=site)
     assert drawing.process is not None  # enough cards for a worker process
     drawing.wait()
+    assert drawing.published == {far[0][0], far[1][0]}
     for n, text in enumerate(texts):
         here = tmp_path / "here" / f"{n}.png"
         cards.draw_job((here, text, None))
         assert here.read_bytes() == far[n][0].read_bytes()
+        assert [f.read_bytes() for f in site.get(far[n][0], [])] == \
+            [here.read_bytes()] * len(site.get(far[n][0], []))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "site").rglob("*.png")) \
+        == ["site/a/0.png", "site/a/1.png", "site/b/0.png"]
 
 
 def test_feeds_and_digests_come_from_the_cache_until_an_input_changes(

@@ -451,19 +451,24 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
     def _start_cards(self, taken: set[str], config: MkDocsConfig, cat: catalog_mod.Catalog,
                      covers: dict[str, images.Processed]) -> None:
         """Start drawing the social cards, which go on while the Markdown and the pages are
-        rendered (cards.CardDrawing); they are put in the site after the build."""
+        rendered (cards.CardDrawing). A worker process writes the cards it draws into the
+        site; the others are put there after the build."""
         assert self.image_store is not None
         card_dir = self.image_store.folder.parent / "cards"
         jobs = cards.plan_cards(cat.stories, cat.registry.teams, config.site_name,
                                 images.ImageSet(dict(covers), self.image_store, images.media_path),
                                 card_dir)
+        site_files: dict[Path, list[Path]] = {}  # a build's worker writes them (not a preview's)
         for story in cat.stories:
             if cards.card_path(story) in taken:
                 raise PluginError(f"storyhub: docs/{cards.card_path(story)} conflicts with the "
                                   "generated social card; rename or remove the hand-written file")
             self.after_build[cards.card_path(story)] = jobs[story.slug][0]
+            site_files.setdefault(jobs[story.slug][0], []).append(
+                Path(config.site_dir) / cards.card_path(story))
         images.prune(card_dir, {job[0].stem for job in jobs.values()})
-        self.card_drawing = cards.CardDrawing(jobs.values())
+        self.card_drawing = cards.CardDrawing(jobs.values(),
+                                              site_files=None if self.preview else site_files)
 
     def _add_file(self, files: Files, config: MkDocsConfig, site_path: str, source: Path) -> None:
         """A file published as it is: copied by MkDocs, or hard-linked after a preview build.
@@ -655,7 +660,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 page_reuse.merge_kept(Path(config.site_dir), self.after_build,
                                       keep=self.deferred.written)
             else:
-                page_reuse.publish_files(Path(config.site_dir), self.after_build, link=self.preview)
+                published = self.card_drawing.published
+                page_reuse.publish_files(Path(config.site_dir), {
+                    path: file for path, file in self.after_build.items() if file not in published
+                }, link=self.preview)
         if self.config.enabled and self.preview and self.page_reuse is not None:
             self.page_reuse.stash(Path(config.site_dir))
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
