@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from mkdocs.config import load_config
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
 from conftest import Built, Project, snapshot
+from storyhub import pages
 from storyhub.cards import CARD_DIR
 
 
@@ -143,3 +149,27 @@ def test_a_hand_written_file_where_a_generated_one_goes_fails_the_build(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"# Mine\n")
     assert message in project.build_error()
+
+
+@pytest.mark.parametrize("markdown", ["", "# Added by another plugin\n\nSee [the guide](#guide)."])
+def test_a_generated_page_renders_as_mkdocs_renders_its_markdown(
+        project: Project, markdown: str) -> None:
+    """Generated pages skip MkDocs' Markdown converter when they have no Markdown."""
+    project.config()
+    config = load_config(str(project.root / "mkdocs.yml"))
+    results = []
+    source = Path(config.docs_dir) / "teams/hr/index.md"
+    source.parent.mkdir(parents=True)
+    source.write_text("---\ntitle: HR\n---\n", "utf-8")
+    for kind in (Page, pages.GeneratedPage):
+        file = File("teams/hr/index.md", config.docs_dir, config.site_dir, True)
+        page = kind(None, file, config)
+        assert file.page is page
+        page.read_source(config)
+        page.markdown = markdown
+        page.render(config, Files([file]))
+        results.append((page.content, [(t.title, t.id) for t in page.toc], page.title,
+                        page.present_anchor_ids,
+                        {f.src_uri: links for f, links in (page.links_to_anchors or {}).items()}))
+    assert results[0] == results[1]
+    assert ("<h1" in str(results[0][0])) == bool(markdown)

@@ -12,6 +12,10 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import get_toc
 from mkdocs.utils import get_relative_url
 
 from .catalog import Catalog
@@ -46,6 +50,23 @@ class PageSpec:
     def searched(self) -> bool:
         """Story pages are in the search index; listings are not."""
         return self.template == "story.html"
+
+
+class GeneratedPage(Page):
+    """The MkDocs page of a generated file, made by the plugin (MkDocs uses a page that a
+    plugin sets on a file). Its HTML comes from our templates, not from Markdown, so it
+    makes no Markdown converter to convert nothing: that took 0.5 s of a 1,500-page build.
+    """
+
+    def render(self, config: MkDocsConfig, files: Files) -> None:
+        if self.markdown:  # another plugin gave it Markdown: MkDocs converts it
+            super().render(config, files)
+            return
+        # What Page.render gives for empty Markdown.
+        self.content = ""
+        self.toc = get_toc([])
+        self.present_anchor_ids = set()
+        self.links_to_anchors = {}
 
 
 @dataclass(frozen=True)

@@ -443,10 +443,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 self.kept.add(spec.src_uri)
             self.specs[spec.src_uri] = spec
             title = spec.title.replace("\n", " ")
-            files.append(File.generated(
+            file = File.generated(
                 config, spec.src_uri, content=pages.front_matter(title),
                 inclusion=InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV,
-            ))
+            )
+            if not in_nav:  # a page in `nav` takes its title from there, so MkDocs makes it
+                pages.GeneratedPage(None, file, config)  # sets file.page
+            files.append(file)
 
     def _start_cards(self, taken: set[str], config: MkDocsConfig, cat: catalog_mod.Catalog,
                      covers: dict[str, images.Processed]) -> None:
