@@ -182,7 +182,8 @@ def test_a_copy_stopped_early_is_ended_and_reaped() -> None:
     assert forked.result() is None
 
 
-def test_the_copy_renders_the_listings_after_the_story_pages() -> None:
+def test_the_copy_renders_the_last_listings_after_the_story_pages(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
     def spec(name: str, searched: bool) -> SimpleNamespace:
@@ -190,6 +191,10 @@ def test_the_copy_renders_the_listings_after_the_story_pages() -> None:
 
     specs = [spec("index.md", False), *(spec(f"s{n}.md", True) for n in range(3)),
              *(spec(f"l{n}.md", False) for n in range(split.SPLIT_MIN))]
+    monkeypatch.setattr(split, "MAIN_SHARE", 0.3)  # this process renders the first 30%
+    first = int(split.SPLIT_MIN * 0.3)
+    assert split.copy_pages(specs) == [f"l{n}.md" for n in range(first, split.SPLIT_MIN)]
+    monkeypatch.setattr(split, "MAIN_SHARE", 0.0)
     assert split.copy_pages(specs) == [f"l{n}.md" for n in range(split.SPLIT_MIN)]
     assert split.copy_pages(specs[:-1]) == []  # too few to be worth a copy
 
@@ -206,8 +211,11 @@ def test_a_copy_of_the_build_renders_the_listings_and_the_site_is_the_same(
     built = project.build(site_dir=project.root / "split")
     copied = built.plugin.copied
     assert len(copied) >= 5 and set(built.plugin.copy_pages or {}) == copied
-    assert "teams/hr/index.md" in copied and "index.md" not in copied
+    assert "index.md" not in copied
     assert not any(name.startswith("stories/") for name in copied)
+    listings = [s for s in built.plugin.specs if not s.startswith("stories/") and s != "index.md"]
+    here = [name for name in listings if name not in copied]  # rendered by this process
+    assert here and len(here) == int(len(listings) * split.MAIN_SHARE)
     new_mkdocs_process()
     again = project.build(site_dir=project.root / "again")  # warm: every page kept
     assert again.plugin.kept == set(again.plugin.specs) and not again.plugin.copied
