@@ -151,21 +151,26 @@ def test_a_hand_written_file_where_a_generated_one_goes_fails_the_build(
     assert message in project.build_error()
 
 
-@pytest.mark.parametrize("markdown", ["", "# Added by another plugin\n\nSee [the guide](#guide)."])
-def test_a_generated_page_renders_as_mkdocs_renders_its_markdown(
-        project: Project, markdown: str) -> None:
-    """Generated pages skip MkDocs' Markdown converter when they have no Markdown."""
+@pytest.mark.parametrize(("title", "markdown"), [
+    ("HR", ""), ("Tom's \"A\\B\" <b>&amp; 😀 é: #x", ""),
+    ("HR", "# Added by another plugin\n\nSee [the guide](#guide)."),
+])
+def test_a_generated_page_reads_and_renders_as_mkdocs_reads_and_renders_its_file(
+        project: Project, title: str, markdown: str) -> None:
+    """Generated pages skip MkDocs' YAML and Markdown when they have no Markdown."""
     project.config()
     config = load_config(str(project.root / "mkdocs.yml"))
-    results = []
     source = Path(config.docs_dir) / "teams/hr/index.md"
     source.parent.mkdir(parents=True)
-    source.write_text("---\ntitle: HR\n---\n", "utf-8")
-    for kind in (Page, pages.GeneratedPage):
+    source.write_text(pages.front_matter(title), "utf-8")
+    results: list[tuple[object, ...]] = []
+    for kind in ("MkDocs", "StoryHub"):
         file = File("teams/hr/index.md", config.docs_dir, config.site_dir, True)
-        page = kind(None, file, config)
+        page = Page(None, file, config) if kind == "MkDocs" \
+            else pages.GeneratedPage(file, config, title)
         assert file.page is page
         page.read_source(config)
+        assert page.meta == pages.page_meta(title) and page.markdown == ""
         page.markdown = markdown
         page.render(config, Files([file]))
         results.append((page.content, [(t.title, t.id) for t in page.toc], page.title,

@@ -448,7 +448,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 inclusion=InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV,
             )
             if not in_nav:  # a page in `nav` takes its title from there, so MkDocs makes it
-                pages.GeneratedPage(None, file, config)  # sets file.page
+                pages.GeneratedPage(file, config, title)  # sets file.page
             files.append(file)
 
     def _start_cards(self, taken: set[str], config: MkDocsConfig, cat: catalog_mod.Catalog,
