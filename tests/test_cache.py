@@ -185,6 +185,33 @@ def test_an_unchanged_site_takes_its_search_index_from_the_cache(
     assert len(list(cache.iterdir())) == 2  # the shards of the newest index only
 
 
+def test_a_damaged_search_index_cache_is_indexed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    first = tiny_site(tmp_path / "one", "Onboarding buddies")
+    search_index.build_index(first, SHARDS, cache_dir=cache)
+    packs = sorted(cache.iterdir())
+    assert len(packs) == 2 and all(pack.is_file() for pack in packs)  # one file per shard
+    packs[0].write_bytes(packs[0].read_bytes()[:-10])  # cut short
+    packs[1].write_bytes(json.dumps([["../escape.txt", 1]]).encode() + b"\nx")  # outside
+    runs: list[list[str]] = []
+    popen = subprocess.Popen
+
+    def counting(command: list[str], *args: Any, **kwargs: Any) -> Any:
+        runs.append(command)
+        return popen(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting)
+    second = tiny_site(tmp_path / "two", "Onboarding buddies")
+    search_index.build_index(second, SHARDS, cache_dir=cache)
+    assert len(runs) == 2  # both shards made again
+    assert differences(first, second) == []
+    assert not (second / "escape.txt").exists()
+    third = tiny_site(tmp_path / "three", "Onboarding buddies")
+    search_index.build_index(third, SHARDS, cache_dir=cache)
+    assert len(runs) == 2 and differences(first, third) == []  # the packs were made again
+
+
 # --- whole builds ----------------------------------------------------------------------------
 
 class RenderCounter:

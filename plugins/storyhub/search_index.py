@@ -23,8 +23,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+
+from .build_cache import write_atomic
 
 BUNDLE_DIR = "pagefind"
 # Every decompressed Pagefind file starts with this marker; the browser checks for it.
@@ -342,10 +344,9 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
         shutil.rmtree(bundle, ignore_errors=True)
         inputs = (_inputs(read, run) if run.files else None) or None  # none: the whole site
         key = input_digest(inputs, [*_command(site_dir, bundle, keep_index_url),
-                                    f"shard {run.tag}"]) if cache_dir and inputs else None
+                                    f"shard {run.tag}", "packed"]) if cache_dir and inputs else None
         cached = cache_dir / key if cache_dir and key else None
-        if cached and (cached / "pagefind-entry.json").is_file():
-            shutil.copytree(cached, bundle)
+        if cached and cached.is_file() and _restore(cached, bundle):
             entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
             pages += sum(int(info.get("page_count", 0))
                          for info in entry.get("languages", {}).values())
@@ -381,11 +382,44 @@ def index_or_error(site_dir: Path, shards: Sequence[Sequence[str]], read: Reader
 
 
 def _store(bundle: Path, target: Path) -> None:
-    staging = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(bundle, staging)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    """Keep a finished shard in the cache as one file: a JSON line of its files' paths and
+    sizes, then their bytes. (As a folder of copies, it made a thousand more files at the
+    end of a 1,000-story build: 0.3-0.5 s of this machine's disk.)"""
+    files = sorted(path for path in bundle.rglob("*") if path.is_file())
+    data = [path.read_bytes() for path in files]
+    index = [[path.relative_to(bundle).as_posix(), len(content)]
+             for path, content in zip(files, data, strict=True)]
+    shutil.rmtree(target, ignore_errors=True)  # a folder of an older StoryHub
+    write_atomic(target, json.dumps(index).encode() + b"\n" + b"".join(data))
+
+
+def _restore(pack: Path, bundle: Path) -> bool:
+    """Write a shard kept by `_store` at `bundle`; False (and no bundle) if the pack is
+    damaged, so that Pagefind makes the shard again."""
+    try:
+        data = pack.read_bytes()
+        end = data.index(b"\n")
+        index = json.loads(data[:end])
+        offset, files = end + 1, []
+        for name, size in index:
+            parts = PurePosixPath(name).parts
+            if not parts or PurePosixPath(name).is_absolute() or ".." in parts \
+                    or not isinstance(size, int) or size < 0 or offset + size > len(data):
+                raise ValueError(f"bad entry {name!r}")
+            files.append((bundle.joinpath(*parts), data[offset:offset + size]))
+            offset += size
+        if offset != len(data):
+            raise ValueError("trailing bytes")
+        folders: set[Path] = set()
+        for path, content in files:
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
+            path.write_bytes(content)
+    except (OSError, ValueError, TypeError):  # json's errors are ValueErrors
+        shutil.rmtree(bundle, ignore_errors=True)
+        return False
+    return True
 
 
 class BackgroundIndexer:
