@@ -239,3 +239,17 @@ def test_a_copy_of_the_build_renders_the_listings_and_the_site_is_the_same(
     assert differences(built.site, failed.site) == []
     assert differences(built.site, refused.site) == []
     assert differences(built.site, again.site) == []
+
+
+def test_a_mkdocs_command_freezes_the_heap_when_the_program_ends(tmp_path: Path) -> None:
+    """Python's last collection at exit would go through the whole heap of a big build."""
+    import subprocess
+    script = ("import atexit, gc\n"
+              "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+              "from storyhub.plugin import StoryHubPlugin\n"
+              "print('frozen before:', gc.get_freeze_count() > 0)\n"
+              "StoryHubPlugin().on_startup(command='build', dirty=False)\n"
+              "StoryHubPlugin().on_startup(command='build', dirty=False)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout
+    assert out.splitlines() == ["frozen before: False", "frozen at exit: True"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import logging
 import os
 import time
@@ -136,6 +138,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         """Remember whether we preview (serve shows drafts and scheduled stories)."""
         self.command = command
         self.dirty = dirty
+        _freeze_at_exit()
 
     def on_shutdown(self) -> None:
         """Stop a background search index run when `mkdocs serve` exits; save the render cache."""
@@ -737,6 +740,14 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             log.error(conservation.format_problems(problems))
         log.info(f"storyhub: conservation check of {len(self.site.catalog.stories)} stories "
                  f"in {time.perf_counter() - started:.2f} s")
+
+
+@functools.cache
+def _freeze_at_exit() -> None:
+    """When the program ends, nothing needs collecting any more, yet Python's last garbage
+    collection goes through the whole heap of a big build: 0.2 s at 1,000 stories. Frozen,
+    the heap is skipped. Only at exit: a program running many builds still collects."""
+    atexit.register(gc.freeze)
 
 
 def _index_done(result: search_index.IndexReport | search_index.SearchIndexError) -> None:
