@@ -157,12 +157,8 @@ def tiny_site(folder: Path, words: str) -> Path:
 SHARDS = [["index.html"], ["a/index.html"]]
 
 
-def test_an_unchanged_site_takes_its_search_index_from_the_cache(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = tmp_path / "cache"
-    first = tiny_site(tmp_path / "one", "Onboarding buddies")
-    assert search_index.build_index(first, SHARDS, cache_dir=cache).pages == 2
-    second = tiny_site(tmp_path / "two", "Onboarding buddies")
+def pagefind_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The commands of the Pagefind runs from now on (every process started)."""
     runs: list[list[str]] = []
     popen = subprocess.Popen
 
@@ -171,6 +167,16 @@ def test_an_unchanged_site_takes_its_search_index_from_the_cache(
         return popen(command, *args, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", counting)
+    return runs
+
+
+def test_an_unchanged_site_takes_its_search_index_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    first = tiny_site(tmp_path / "one", "Onboarding buddies")
+    assert search_index.build_index(first, SHARDS, cache_dir=cache).pages == 2
+    second = tiny_site(tmp_path / "two", "Onboarding buddies")
+    runs = pagefind_runs(monkeypatch)
     assert search_index.build_index(second, SHARDS, cache_dir=cache).pages == 2
     assert runs == []  # nothing changed: both shards from the cache
     assert differences(first, second) == []
@@ -194,14 +200,7 @@ def test_a_damaged_search_index_cache_is_indexed_again(
     assert len(packs) == 2 and all(pack.is_file() for pack in packs)  # one file per shard
     packs[0].write_bytes(packs[0].read_bytes()[:-10])  # cut short
     packs[1].write_bytes(json.dumps([["../escape.txt", 1]]).encode() + b"\nx")  # outside
-    runs: list[list[str]] = []
-    popen = subprocess.Popen
-
-    def counting(command: list[str], *args: Any, **kwargs: Any) -> Any:
-        runs.append(command)
-        return popen(command, *args, **kwargs)
-
-    monkeypatch.setattr(subprocess, "Popen", counting)
+    runs = pagefind_runs(monkeypatch)
     second = tiny_site(tmp_path / "two", "Onboarding buddies")
     search_index.build_index(second, SHARDS, cache_dir=cache)
     assert len(runs) == 2  # both shards made again

@@ -389,7 +389,6 @@ def _store(bundle: Path, target: Path) -> None:
     data = [path.read_bytes() for path in files]
     index = [[path.relative_to(bundle).as_posix(), len(content)]
              for path, content in zip(files, data, strict=True)]
-    shutil.rmtree(target, ignore_errors=True)  # a folder of an older StoryHub
     write_atomic(target, json.dumps(index).encode() + b"\n" + b"".join(data))
 
 
