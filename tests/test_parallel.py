@@ -6,10 +6,12 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,10 +107,10 @@ def test_many_new_stories_are_converted_on_two_processes_as_one_would_convert_th
 
 def test_a_build_with_forked_work_equals_one_without(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Markdown, feeds and the search index made by forked children (70 stories: above
-    PARALLEL_MIN) give the same site as when this process makes them, or when the child
-    fails."""
-    from storyhub import render
+    """Markdown and feeds made by forked children (70 stories: above PARALLEL_MIN) give the
+    same site as when this process makes them, or when the child fails (and when the
+    search index's worker dies: the build then indexes the written site)."""
+    from storyhub import render, search_index
 
     for n in range(render.PARALLEL_MIN + 6):
         project.story(("hr", "support", "marketing")[n % 3], f"2026-03-{n % 28 + 1:02d}-s{n}",
@@ -124,7 +126,7 @@ def test_a_build_with_forked_work_equals_one_without(
 
     monkeypatch.setattr(parallel, "in_child", counted)
     forked = project.build(site_dir=project.root / "forked").site  # each build from cold
-    assert forks == [True, True, True]  # the Markdown, the feeds and the search index
+    assert forks == [True, True]  # the Markdown and the feeds
     new_mkdocs_process()
     shutil.rmtree(project.root / ".cache")
     monkeypatch.setattr(parallel, "in_child", lambda work: None)
@@ -132,7 +134,22 @@ def test_a_build_with_forked_work_equals_one_without(
     new_mkdocs_process()
     shutil.rmtree(project.root / ".cache")
     monkeypatch.setattr(parallel, "in_child", lambda work: real(lambda: 1 / 0))
+    start, result = parallel.python_worker, search_index.IndexWorker.result
+
+    def dying(module: str, data: bytes, **options: Any) -> Any:
+        if module != "storyhub.search_index":
+            return start(module, data, **options)
+        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"], **options)
+
+    def noted(worker: search_index.IndexWorker) -> object:
+        results.append(result(worker))
+        return results[-1]
+
+    results: list[object] = []
+    monkeypatch.setattr(parallel, "python_worker", dying)
+    monkeypatch.setattr(search_index.IndexWorker, "result", noted)
     failed = project.build(site_dir=project.root / "failed").site
+    assert results == [None]  # the worker died: the build indexed the written site
     assert (forked / "feeds/all/feed.json").is_file()
     assert differences(forked, alone) == [] and differences(forked, failed) == []
 

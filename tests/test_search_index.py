@@ -307,3 +307,29 @@ def test_pagefind_input_is_staged_in_memory_when_there_is_room(
     assert search_index.scratch_dir(1000) is None
     assert build_index(site, [["stories/a/index.html"]]).pages == 1
     assert not staged[1].is_relative_to(memory)
+
+
+def test_a_builds_index_worker_reports_its_pages_its_error_or_its_death(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index of a build is written by a fresh process from the input staged here."""
+    site = tmp_path / "site"
+    (site / "stories/a").mkdir(parents=True)
+    (site / "stories/a/index.html").write_bytes(
+        b'<html lang="en"><body><main data-pagefind-body><h1>Zanzibar</h1></main></body></html>')
+    shards, read = [["stories/a/index.html"]], search_index.site_reader(site)
+    done = search_index.IndexWorker(site, shards, read, False, tmp_path / "cache").result()
+    assert isinstance(done, IndexReport) and done.pages == 1
+    alone = tmp_path / "alone"
+    shutil.copytree(site, alone)
+    shutil.rmtree(alone / BUNDLE_DIR)
+    build_index(alone, shards)
+    assert index_files(site) == index_files(alone)
+    killed = search_index.IndexWorker(site, shards, read, False, None)
+    staged = [Path(job.folder) for job in killed.jobs if job.folder]
+    assert staged and all(folder.is_dir() for folder in staged)
+    killed.process.kill()
+    assert killed.result() is None  # the build then indexes the written site itself
+    assert not any(folder.exists() for folder in staged)
+    monkeypatch.setattr(search_index, "pagefind_executable", lambda: str(tmp_path / "none"))
+    failed = search_index.IndexWorker(site, shards, read, False, None).result()
+    assert isinstance(failed, search_index.SearchIndexError) and "none" in str(failed)

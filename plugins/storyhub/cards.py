@@ -28,7 +28,7 @@ from typing import Any
 import PIL
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from . import png
+from . import parallel, png
 from .build_cache import write_atomic
 from .images import ImageSet
 from .model import Story, Team
@@ -331,20 +331,12 @@ class CardDrawing:
         self.process: subprocess.Popen[bytes] | None = None
         self.published: set[Path] = set()
         if len(missing) >= PROCESS_THRESHOLD:
-            package_parent = str(Path(__file__).resolve().parent.parent)
-            path = os.environ.get("PYTHONPATH")
-            env = {**os.environ,
-                   "PYTHONPATH": package_parent + (os.pathsep + path if path else "")}
             self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()
             site_files = site_files or {}
-            # From a file, not a pipe: the build would wait at a full pipe until the worker
-            # has started up (0.4 s at 1,000 cards).
-            with tempfile.TemporaryFile() as lines:
-                lines.write(b"".join(_job_line(job, site_files.get(job[0], ())) for job in missing))
-                lines.seek(0)
-                self.process = subprocess.Popen(
-                    [sys.executable, "-m", "storyhub.cards"], stdin=lines,
-                    stdout=subprocess.DEVNULL, stderr=self.errors, env=env)
+            self.process = parallel.python_worker(
+                "storyhub.cards",
+                b"".join(_job_line(job, site_files.get(job[0], ())) for job in missing),
+                stdout=subprocess.DEVNULL, stderr=self.errors)
             self.published = {job[0] for job in missing if job[0] in site_files}
         else:
             with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:

@@ -599,9 +599,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.index_input is not None:
             (shards, contents), self.index_input = self.index_input, None
             read = search_index.content_reader(contents, search_index.language(output))
-            self.indexing = parallel.in_child(functools.partial(
-                search_index.index_or_error, Path(config.site_dir), shards, read,
-                not config.use_directory_urls, self._search_cache()))
+            try:
+                self.indexing = search_index.IndexWorker(
+                    Path(config.site_dir), shards, read, not config.use_directory_urls,
+                    self._search_cache()).result
+            except (OSError, search_index.SearchIndexError) as error:
+                # Not staged or not started: the written site is indexed after the build.
+                log.info(f"storyhub: search index after the build ({error})")
         spec = self.specs.get(page.file.src_uri)
         if self.sender is not None:  # the copy: its pages go to the build through its pack
             if spec is not None and spec.src_uri in self.copied:

@@ -10,6 +10,8 @@ from their content, so two builds of the same site give byte-identical indexes.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import gzip
 import hashlib
 import json
@@ -18,6 +20,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import parallel
 from .build_cache import write_atomic
 
 BUNDLE_DIR = "pagefind"
@@ -54,8 +58,16 @@ class IndexReport:
     seconds: float
 
 
+# The binary, in a worker whose build found it already (IndexWorker).
+KNOWN_BINARY: str | None = None
+
+
+@functools.cache
 def pagefind_executable() -> str:
-    """Path of the Pagefind binary from the pinned `pagefind[bin]` wheel."""
+    """Path of the Pagefind binary from the pinned `pagefind[bin]` wheel (once: importing
+    the package that knows it takes 0.1-0.2 s)."""
+    if KNOWN_BINARY:
+        return KNOWN_BINARY
     try:
         from pagefind.service import get_executable
     except ImportError as error:  # pragma: no cover - the package is a dependency
@@ -336,49 +348,128 @@ def build_index(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url:
     leaves the CPU to the build (it runs while MkDocs writes pages).
     """
     started = time.perf_counter()
-    read = read or site_reader(site_dir)
-    pages = 0
-    keep: set[str] = set()
-    for run in _runs(shards):
-        bundle = site_dir / bundle_name(run.number)
-        shutil.rmtree(bundle, ignore_errors=True)
-        inputs = (_inputs(read, run) if run.files else None) or None  # none: the whole site
-        key = input_digest(inputs, [*_command(site_dir, bundle, keep_index_url),
-                                    f"shard {run.tag}", "packed"]) if cache_dir and inputs else None
-        cached = cache_dir / key if cache_dir and key else None
-        if cached and cached.is_file() and _restore(cached, bundle):
-            entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
-            pages += sum(int(info.get("page_count", 0))
-                         for info in entry.get("languages", {}).values())
-        else:
-            # Outside the site: the conservation check reads the site while Pagefind runs.
-            work = _scratch(sum(map(len, (inputs or {}).values())))
-            try:
-                folder = site_dir if inputs is None else _stage(inputs, work / "input")
-                pages += _index_folder(folder, bundle, keep_index_url, nice)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-            if cached:
-                _store(bundle, cached)
-        if cached:
-            keep.add(cached.name)
-    if cache_dir and cache_dir.is_dir():
-        for old in cache_dir.iterdir():  # shards no build will ask for again
-            if old.name not in keep:
-                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    jobs = stage_shards(site_dir, shards, keep_index_url, cache_dir, read or site_reader(site_dir))
+    pages = write_shards(site_dir, jobs, keep_index_url, cache_dir, nice)
     return IndexReport(pages, time.perf_counter() - started)
 
 
-def index_or_error(site_dir: Path, shards: Sequence[Sequence[str]], read: Reader,
-                   keep_index_url: bool, cache_dir: Path | None) -> IndexReport | SearchIndexError:
-    """`build_index` at a lower priority, its error as the value: the work of a forked copy
-    of the build (parallel.py) that indexes while MkDocs writes the pages. (On a thread, it
-    waited for the GIL at every file it wrote, and started Pagefind a second and a half
-    late.)"""
+@dataclass(frozen=True)
+class ShardJob:
+    """A shard to write (write_shards): from its pack in the cache if `key` names one there,
+    else by Pagefind from `folder`, its staged input (None: the whole site)."""
+
+    number: int
+    folder: str | None
+    key: str | None
+
+
+def stage_shards(site_dir: Path, shards: Sequence[Sequence[str]], keep_index_url: bool,
+                 cache_dir: Path | None, read: Reader) -> list[ShardJob]:
+    """Stage the input of each shard in a temporary folder (scratch_dir), outside the site,
+    which the conservation check reads while Pagefind runs; and find its cache key."""
+    jobs: list[ShardJob] = []
     try:
-        return build_index(site_dir, shards, keep_index_url, cache_dir, read, nice=True)
+        for run in _runs(shards):
+            inputs = (_inputs(read, run) if run.files else None) or None  # none: the whole site
+            command = _command(site_dir, site_dir / bundle_name(run.number), keep_index_url)
+            key = input_digest(inputs, [*command, f"shard {run.tag}", "packed"]) \
+                if cache_dir and inputs else None
+            folder = None
+            if inputs is not None:
+                folder = _scratch(sum(map(len, inputs.values())))
+                _stage(inputs, folder)
+            jobs.append(ShardJob(run.number, str(folder) if folder else None, key))
+    except BaseException:
+        remove_staged(jobs)
+        raise
+    return jobs
+
+
+def remove_staged(jobs: Sequence[ShardJob]) -> None:
+    for job in jobs:
+        if job.folder:
+            shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def write_shards(site_dir: Path, jobs: Sequence[ShardJob], keep_index_url: bool,
+                 cache_dir: Path | None, nice: bool = False) -> int:
+    """Write the shards of `jobs` (stage_shards) into the site and remove their staged input;
+    the number of pages indexed. The cache keeps these shards only."""
+    pages = 0
+    try:
+        for job in jobs:
+            bundle = site_dir / bundle_name(job.number)
+            shutil.rmtree(bundle, ignore_errors=True)
+            pack = cache_dir / job.key if cache_dir and job.key else None
+            if pack and pack.is_file() and _restore(pack, bundle):
+                entry = json.loads((bundle / "pagefind-entry.json").read_text("utf-8"))
+                pages += sum(int(info.get("page_count", 0))
+                             for info in entry.get("languages", {}).values())
+                continue
+            folder = Path(job.folder) if job.folder else site_dir
+            pages += _index_folder(folder, bundle, keep_index_url, nice)
+            if pack:
+                _store(bundle, pack)
+    finally:
+        remove_staged(jobs)
+    if cache_dir and cache_dir.is_dir():
+        keep = {job.key for job in jobs if job.key}
+        for old in cache_dir.iterdir():  # shards no build will ask for again
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    return pages
+
+
+class IndexWorker:
+    """A build's search index, written by a fresh Python process (`python -m
+    storyhub.search_index`) from the input the build stages as soon as MkDocs has rendered
+    the first page: Pagefind runs (at a lower priority) while MkDocs writes the pages.
+
+    A forked copy of the build did this before. It shared the build's memory, and as the
+    build went on, held 230-260 MB of its own (PSS) at 5,000 stories while Pagefind ran
+    beside it: that took the build's peak over 1 GB. (On a thread, it had waited for the
+    GIL at every file it wrote, and started Pagefind a second and a half late.)
+    """
+
+    def __init__(self, site_dir: Path, shards: Sequence[Sequence[str]], read: Reader,
+                 keep_index_url: bool, cache_dir: Path | None) -> None:
+        self.started = time.perf_counter()
+        self.jobs = stage_shards(site_dir, shards, keep_index_url, cache_dir, read)
+        order = {"site": str(site_dir), "jobs": [dataclasses.asdict(job) for job in self.jobs],
+                 "keep_index_url": keep_index_url, "cache": str(cache_dir) if cache_dir else None,
+                 "pagefind": pagefind_executable()}
+        self.process = parallel.python_worker(
+            "storyhub.search_index", json.dumps(order).encode(), stdout=subprocess.PIPE)
+
+    def result(self) -> IndexReport | SearchIndexError | None:
+        """Wait for the index: its report, the error that stopped it, or None if the worker
+        died (its staged input is removed then; the build indexes the written site)."""
+        output, _ = self.process.communicate()
+        remove_staged(self.jobs)  # what a dead worker left
+        try:
+            done = json.loads(output)
+        except ValueError:
+            return None
+        if self.process.returncode != 0 or not isinstance(done, dict):
+            return None
+        if "error" in done:
+            return SearchIndexError(str(done["error"]))
+        return IndexReport(int(done["pages"]), time.perf_counter() - self.started)
+
+
+def _worker() -> None:
+    """`python -m storyhub.search_index`: write the shards an IndexWorker ordered (JSON on
+    standard input); print the page count, or the error, as JSON."""
+    order = json.loads(sys.stdin.buffer.read())
+    global KNOWN_BINARY
+    KNOWN_BINARY = order["pagefind"]
+    try:
+        pages = write_shards(Path(order["site"]), [ShardJob(**job) for job in order["jobs"]],
+                             order["keep_index_url"],
+                             Path(order["cache"]) if order["cache"] else None, nice=True)
+        print(json.dumps({"pages": pages}))
     except (OSError, SearchIndexError) as error:
-        return error if isinstance(error, SearchIndexError) else SearchIndexError(str(error))
+        print(json.dumps({"error": str(error)}))
 
 
 def _store(bundle: Path, target: Path) -> None:
@@ -632,3 +723,7 @@ def _encode(value: Any) -> bytes:
     if isinstance(value, list):
         return _head(4, len(value)) + b"".join(_encode(item) for item in value)
     raise ValueError(f"unsupported value {value!r}")
+
+
+if __name__ == "__main__":
+    _worker()
