@@ -208,10 +208,12 @@ def test_the_copy_renders_the_last_listings_after_the_story_pages(
 
     specs = [spec("index.md", False), *(spec(f"s{n}.md", True) for n in range(3)),
              *(spec(f"l{n}.md", False) for n in range(split.SPLIT_MIN))]
-    monkeypatch.setattr(split, "MAIN_SHARE", 0.3)  # this process renders the first 30%
-    first = int(split.SPLIT_MIN * 0.3)
-    assert split.copy_pages(specs) == [f"l{n}.md" for n in range(first, split.SPLIT_MIN)]
-    monkeypatch.setattr(split, "MAIN_SHARE", 0.0)
+    monkeypatch.setattr(split, "MAIN_LISTINGS", 30)  # this process renders the first 30
+    assert split.copy_pages(specs) == [f"l{n}.md" for n in range(30, split.SPLIT_MIN)]
+    monkeypatch.setattr(split, "MAIN_LISTINGS", 10**6)  # at most half of them
+    half = split.SPLIT_MIN // 2
+    assert split.copy_pages(specs) == [f"l{n}.md" for n in range(half, split.SPLIT_MIN)]
+    monkeypatch.setattr(split, "MAIN_LISTINGS", 0)
     assert split.copy_pages(specs) == [f"l{n}.md" for n in range(split.SPLIT_MIN)]
     assert split.copy_pages(specs[:-1]) == []  # too few to be worth a copy
 
@@ -232,7 +234,7 @@ def test_a_copy_of_the_build_renders_the_listings_and_the_site_is_the_same(
     assert not any(name.startswith("stories/") for name in copied)
     listings = [s for s in built.plugin.specs if not s.startswith("stories/") and s != "index.md"]
     here = [name for name in listings if name not in copied]  # rendered by this process
-    assert here and len(here) == int(len(listings) * split.MAIN_SHARE)
+    assert here and len(here) == min(split.MAIN_LISTINGS, len(listings) // 2)
     new_mkdocs_process()
     again = project.build(site_dir=project.root / "again")  # warm: every page kept
     assert again.plugin.kept == set(again.plugin.specs) and not again.plugin.copied

@@ -5,7 +5,7 @@ stories that is most of the time. Once MkDocs has written the first page (the th
 templates are compiled then, and the other files written), a copy of the build made by
 `fork` goes on through the same pages and renders most listings after the story pages
 (archive, team, KPI, campaign, author pages...), while this process renders the story pages
-and then the first of those listings (MAIN_SHARE).
+and then the first of those listings (MAIN_LISTINGS).
 Each skips the other's pages as it skips the pages kept from the last build (page_cache.py);
 this process writes the copy's pages from the copy's page pack when it reaches them.
 
@@ -28,22 +28,24 @@ from typing import Any
 # Fewer pages than this are not worth a copy of the build: forking it and going through the
 # remaining pages once more cost about as much as rendering 50 of them.
 SPLIT_MIN = 200
-# The share of those listings (the first ones) that this process renders itself, after the
-# story pages, while the copy renders the rest. With none, this process waited 1.1-1.5 s
-# for the copy at 1,000 stories; clean builds, alternating (host drifting): 12.4, 12.6,
-# 10.4 s with none, 11.9, 11.2, 9.8 s with 0.15, 10.4, 10.5, 9.7 s with 0.3. The copy then
-# ends first, and Pagefind (which runs at a lower priority) takes its core.
-MAIN_SHARE = 0.3
+# How many of those listings (the first ones) this process renders itself, after the story
+# pages, while the copy renders the rest (at most half of them). With none, this process
+# waited for the copy: 1.1-1.5 s at 1,000 stories, about 2 s at 5,000. Clean builds of
+# 1,000 stories (546 listings), alternating (host drifting): 12.4, 12.6, 10.4 s with none,
+# 11.9, 11.2, 9.8 s with 82, 10.4, 10.5, 9.7 s with 164. The copy then ends first, and
+# Pagefind (which runs at a lower priority) takes its core. A share of 30% instead (735 of
+# 2,450 at 5,000 stories) left this process 8 s behind the copy.
+MAIN_LISTINGS = 160
 
 
 def copy_pages(specs: Sequence[Any]) -> list[str]:
     """The src_uri of the pages (pages.PageSpec to render, in build order) the copy renders:
-    the listings after the last story page but the first MAIN_SHARE of them, if there are
-    at least SPLIT_MIN listings there. (This process writes the copy's pages when it
+    the listings after the last story page but the first MAIN_LISTINGS, if there are at
+    least SPLIT_MIN listings there. (This process writes the copy's pages when it
     reaches them; a listing before the story pages, the home page, would make it wait for
     the copy.)"""
     tail = [spec.src_uri for spec in itertools.takewhile(lambda spec: not spec.searched,
                                                             reversed(specs))]
     if len(tail) < SPLIT_MIN:
         return []
-    return tail[::-1][int(len(tail) * MAIN_SHARE):]
+    return tail[::-1][min(MAIN_LISTINGS, len(tail) // 2):]
