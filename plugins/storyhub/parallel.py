@@ -5,6 +5,10 @@ of that thread; a copy of the process made by `fork` already has the stories, th
 extensions and the site's URLs, so it can convert half of them meanwhile without anything
 being sent to it. Only Linux forks here: elsewhere (and in a process that runs threads,
 which a fork would copy in an unknown state) the caller does all the work itself.
+
+Work that needs little of the build's state (drawing cards, running Pagefind) goes to a
+fresh `python -m` worker instead (`python_worker`): a fork shares the build's memory, and
+keeps more of it to itself the longer the build runs beside it.
 """
 
 from __future__ import annotations

@@ -329,7 +329,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if isinstance(forked, parallel.Copy):
             self.copy = forked
         elif isinstance(forked, parallel.Sender):
-            # The copy: this process draws the cards and makes the search index.
+            # The copy: the build waits for the cards and starts the search index, not it.
             self.sender, self.copy_pages = forked, {}
             self.card_drawing = self.index_input = None
             for file in self.doc_files:
