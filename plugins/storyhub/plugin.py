@@ -34,6 +34,7 @@ from . import (
     feeds,
     images,
     load,
+    nav_memo,
     page_cache,
     page_reuse,
     pages,
@@ -240,6 +241,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             assert env.loader is not None
             env.loader = jinja2.ChoiceLoader([
                 jinja2.DictLoader({page_cache.REUSED_TEMPLATE: ""}), env.loader])
+        if self.config.enabled and config.theme.name == "material":
+            # After the loader is final: Jinja keeps templates by loader.
+            nav_memo.remember(env, config.theme.dirs, config.theme.custom_dir)
         return env
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:

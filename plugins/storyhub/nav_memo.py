@@ -1,0 +1,89 @@
+"""Material's navigation and tabs, rendered once for all the pages that share their links.
+
+Material renders `partials/nav.html` and `partials/tabs.html` on every page: with the site's
+navigation that was about 45% of the theme's time a page (py-spy, 1,000 stories). On a page
+that is not in `nav` (the stories and listings StoryHub generates) nothing in the navigation is
+active or expanded, so the two partials come out the same on every such page whose links in
+them, written relative to the page by MkDocs' `url` filter, are the same.
+
+`NavMemo` wraps a partial's render function. The first time it renders, it notes every value
+the partial passed to the `url` filter; for a later page it applies the filter to those values
+and, when the results match an earlier page's, gives that page's output. Pages in `nav`, a
+partial a theme override replaced, and a partial that passed other values on another page
+(then the memo stops) are rendered as always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+PARTIALS = ("partials/nav.html", "partials/tabs.html")
+
+
+class NavMemo:
+    """The render function of one partial, remembering its output by the page's links."""
+
+    def __init__(self, env: jinja2.Environment, render: Callable[[Any], Iterator[str]]):
+        self.env = env
+        self.render = render
+        self.urls: tuple[str, ...] | None = None  # what the partial passed to `url`
+        self.outputs: dict[tuple[str, ...], str] = {}
+        self.nav_pages: tuple[Any, set[int]] = (None, set())
+        self.stopped = False
+
+    def __call__(self, context: Any) -> Iterator[str]:
+        page, nav = context.get("page"), context.get("nav")
+        if self.stopped or page is None or nav is None or id(page) in self._in_nav(nav):
+            yield from self.render(context)
+            return
+        url = self.env.filters["url"]
+        key = tuple(url(context, value) for value in self.urls) if self.urls is not None \
+            else None
+        if key is not None and key in self.outputs:
+            yield self.outputs[key]
+            return
+        seen: list[str] = []
+
+        @jinja2.pass_context
+        def noting(inner: Any, value: Any) -> Any:
+            seen.append(str(value))
+            return url(inner, value)
+
+        self.env.filters["url"] = noting
+        try:
+            output = "".join(self.render(context))
+        finally:
+            self.env.filters["url"] = url
+        if self.urls is None:
+            self.urls = tuple(seen)
+            key = tuple(url(context, value) for value in self.urls)
+        if tuple(seen) != self.urls:
+            self.stopped = True  # it depends on the page in a way this memo cannot see
+        else:
+            self.outputs[key] = output  # type: ignore[index]
+        yield output
+
+    def _in_nav(self, nav: Any) -> set[int]:
+        """Identities of the pages in `nav` (MkDocs makes a new one for every build)."""
+        if self.nav_pages[0] is not nav:
+            self.nav_pages = (nav, {id(page) for page in nav.pages})
+        return self.nav_pages[1]
+
+
+def remember(env: jinja2.Environment, theme_dirs: Sequence[str], custom_dir: str | None) -> None:
+    """Memoize Material's navigation partials in `env`, unless a theme override replaced them."""
+    for name in PARTIALS:
+        try:
+            template = env.get_template(name)
+        except jinja2.TemplateNotFound:
+            continue
+        source = Path(template.filename or "")
+        if custom_dir and source.is_relative_to(custom_dir) \
+                or not any(source.is_relative_to(folder) for folder in theme_dirs):
+            continue
+        if not isinstance(template.root_render_func, NavMemo):
+            template.root_render_func = NavMemo(env, template.root_render_func)  # type: ignore[method-assign]
