@@ -105,6 +105,80 @@ def test_many_new_stories_are_converted_on_two_processes_as_one_would_convert_th
     assert (cache.hits, cache.misses) == (len(stories), len(stories))
 
 
+def head_start_project(root: Path, count: int) -> list[Any]:
+    """`count` story files, and the stories a build would read from them, newest first."""
+    from storyhub import head_start
+
+    project = Project(root)
+    for n in range(count):
+        project.story("hr", f"2026-03-02-s{n:03d}", title=f"S{n}", authors=["chloe"],
+                      summary=f"  About {n}. " if n % 4 == 0 else "",
+                      body=f"# Part {n}\n\nStory *{n}* with a [link](https://example.com/{n}).")
+    files = sorted((root / "stories" / "hr").glob("*.md"))
+    return [head_start.StoryText(f"stories/hr/{f.name}", f"About {n}." if n % 4 == 0 else None,
+                                 f.read_text("utf-8").split("---\n", 2)[2])
+            for n, f in reversed(list(enumerate(files)))]
+
+
+def test_the_head_start_converts_from_the_files_and_only_matching_ones_are_used(
+        tmp_path: Path) -> None:
+    """The copy converts stories from their files, last first, while the build has not
+    started; the build converts the rest, and itself any story it read differently."""
+    import time
+    from dataclasses import replace
+
+    from storyhub import head_start, load, render
+
+    texts = head_start_project(tmp_path / "p", render.PARALLEL_MIN + 10)
+    texts[0] = replace(texts[0], body=texts[0].body + "\nEdited since.")  # not as in its file
+    stories = [type("S", (), {"slug": t.path, "path": t.path, "summary": t.summary,
+                              "body": t.body})() for t in texts]
+    renderer = render.Renderer(["toc"], {}, lambda target: None)
+    cache = render.RenderCache(None)
+    early = head_start.start(renderer, cache, tmp_path / "p" / "stories", tmp_path / "p",
+                             load.DEFAULT_MAX_BYTES)
+    assert early is not None
+    deadline = time.monotonic() + 30
+    while early.taken[:].count(1) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert early.taken[len(texts) - 1]  # the copy began with the last file
+    theirs: dict[str, render.Rendered] = {}
+    real = early.converted
+
+    def noted() -> dict[str, render.Rendered]:
+        theirs.update(real())
+        return theirs
+
+    early.converted = noted  # type: ignore[method-assign]
+    together = cache.get_all(renderer, stories, early)  # type: ignore[arg-type]
+    assert together == {s.slug: render.Renderer(["toc"], {}, lambda t: None).render(s)
+                        for s in stories}
+    assert 20 <= len(theirs) < len(texts)
+    assert renderer.key(stories[0]) not in theirs  # edited: the build converted it
+    assert (cache.hits, cache.misses) == (0, len(texts))
+
+
+def test_a_build_that_fails_before_its_markdown_stops_the_head_start(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storyhub import head_start, render
+
+    pids: list[int] = []
+    real = head_start.start
+
+    def noted(*args: Any) -> head_start.HeadStart | None:
+        early = real(*args)
+        assert early is not None and early.child is not None
+        pids.append(early.child.pid)
+        return early
+
+    monkeypatch.setattr(head_start, "start", noted)
+    head_start_project(project.root, render.PARALLEL_MIN + 1)
+    project.story("hr", "2026-03-03-broken", title="Broken", authors=["nobody"])
+    assert "unknown author 'nobody'" in project.build_error()
+    with pytest.raises(ChildProcessError):  # stopped and reaped
+        os.waitpid(pids[0], os.WNOHANG)
+
+
 def test_a_build_with_forked_work_equals_one_without(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """Markdown and feeds made by forked children (70 stories: above PARALLEL_MIN) give the
@@ -117,23 +191,23 @@ def test_a_build_with_forked_work_equals_one_without(
                       title=f"Story {n}", authors=["ana"], kpis=["csat"],
                       body=f"Intro {n}.\n\n## Part\n\nMore *text* {n}.")
     forks: list[bool] = []
-    real = parallel.in_child
+    real = parallel.start_child
 
     def counted(work: Callable[[], object]) -> object:
         child = real(work)
         forks.append(child is not None)
         return child
 
-    monkeypatch.setattr(parallel, "in_child", counted)
+    monkeypatch.setattr(parallel, "start_child", counted)
     forked = project.build(site_dir=project.root / "forked").site  # each build from cold
-    assert forks == [True, True]  # the Markdown and the feeds
+    assert forks == [True, True]  # the Markdown (head_start.py) and the feeds
     new_mkdocs_process()
     shutil.rmtree(project.root / ".cache")
-    monkeypatch.setattr(parallel, "in_child", lambda work: None)
+    monkeypatch.setattr(parallel, "start_child", lambda work: None)
     alone = project.build(site_dir=project.root / "alone").site
     new_mkdocs_process()
     shutil.rmtree(project.root / ".cache")
-    monkeypatch.setattr(parallel, "in_child", lambda work: real(lambda: 1 / 0))
+    monkeypatch.setattr(parallel, "start_child", lambda work: real(lambda: 1 / 0))
     start, result = parallel.python_worker, search_index.IndexWorker.result
 
     def dying(module: str, data: bytes, **options: Any) -> Any:

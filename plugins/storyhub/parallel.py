@@ -98,6 +98,12 @@ def _result(readable: int, pid: int) -> Any:
 def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
     """Start `work()` in a forked copy of this process. Returns a function that waits for
     its result (None if the child failed), or None when this process cannot fork."""
+    child = start_child(work)
+    return child.result if child is not None else None
+
+
+def start_child(work: Callable[[], Any]) -> Copy | None:
+    """`in_child`, for a caller that may have to stop the child before it is done."""
     forked = _fork()
     if forked is None:
         return None
@@ -111,11 +117,11 @@ def in_child(work: Callable[[], T]) -> Callable[[], T | None] | None:
             code = 0
         finally:
             os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
-    return lambda: _result(end, pid)  # type: ignore[no-any-return]
+    return Copy(pid, end)
 
 
 class Copy:
-    """This process's end of a copy of the build (`fork_copy`)."""
+    """This process's end of a forked copy of the build (`fork_copy`, `start_child`)."""
 
     def __init__(self, pid: int, readable: int) -> None:
         self.pid, self.readable = pid, readable

@@ -32,6 +32,7 @@ from . import (
     cards,
     conservation,
     feeds,
+    head_start,
     images,
     load,
     nav_memo,
@@ -269,6 +270,22 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         # Site paths of the files already there (docs/, other plugins): ours must not shadow
         # them. One set instead of asking `files` for each of thousands of pages.
         taken = {file.src_uri for file in files}
+        assert self.cache is not None
+        renderer = render.Renderer(
+            config.markdown_extensions, config.mdx_configs,
+            images.inline_url(self.root, self.config.stories_dir, STORY_PAGE)
+        )
+        # Converting stories starts on the other core while this process loads them.
+        early = head_start.start(renderer, self.cache, self.stories_dir, self.root,
+                                 self.config.max_story_bytes)
+        try:
+            return self._added_files(files, config, taken, renderer, early)
+        finally:
+            if early is not None:
+                early.stop()  # a build that failed before it converted the stories
+
+    def _added_files(self, files: Files, config: MkDocsConfig, taken: set[str],
+                     renderer: render.Renderer, early: head_start.HeadStart | None) -> Files:
         registry, stories, processed = self._checked_stories()
         assert self.image_store is not None
         now = datetime.now(UTC)
@@ -279,7 +296,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.hidden = [s for s in stories if s.slug not in cat.by_slug]
         self.after_build: dict[str, Path] = {}  # site path -> file, put in place after the build
         self._start_cards(taken, config, cat, processed)
-        rendered, image_set = self._rendered_stories(config, cat, processed)
+        rendered, image_set = self._rendered_stories(cat, processed, renderer, early)
         self.image_set = image_set
         self.site = pages.Site(
             catalog=cat, rendered=rendered, site_name=config.site_name,
@@ -353,17 +370,13 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             page.content = self._content("", page)
         return context
 
-    def _rendered_stories(self, config: MkDocsConfig, cat: catalog_mod.Catalog,
-                          processed: dict[str, images.Processed]
+    def _rendered_stories(self, cat: catalog_mod.Catalog, processed: dict[str, images.Processed],
+                          renderer: render.Renderer, early: head_start.HeadStart | None
                           ) -> tuple[dict[str, render.Rendered], images.ImageSet]:
         """Every story's HTML (render cache), with the images its body shows checked and
         served as derivatives."""
         assert self.cache is not None and self.image_store is not None
-        renderer = render.Renderer(
-            config.markdown_extensions, config.mdx_configs,
-            images.inline_url(self.root, self.config.stories_dir, STORY_PAGE)
-        )
-        rendered = self.cache.get_all(renderer, cat.stories)
+        rendered = self.cache.get_all(renderer, cat.stories, early)
         self.cache.prune()
         late_problems, late = images.check(images.late_refs(cat.stories, rendered, processed),
                                            self.root, self.image_store)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import markdown
 import nh3
@@ -19,6 +19,9 @@ from . import parallel
 from .build_cache import write_atomic
 from .model import Story
 
+if TYPE_CHECKING:
+    from .head_start import HeadStart
+
 RENDER_VERSION = "4"  # bump when sanitising or rendering changes, to refresh caches
 MORE = "<!-- more -->"
 _MORE_TOKEN = "STORYHUBMOREc0ffee"
@@ -26,6 +29,19 @@ WORDS_PER_MINUTE = 220
 SUMMARY_LIMIT = 280
 # From this many stories to convert, a forked child converts half of them (parallel.py).
 PARALLEL_MIN = 64
+
+
+
+class Text(Protocol):
+    """What converting a story reads of it: a `Story`, or a story file read on its own."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def summary(self) -> str | None: ...
+    @property
+    def body(self) -> str: ...
+
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
@@ -169,7 +185,7 @@ def shorten(text: str, limit: int = SUMMARY_LIMIT) -> str:
     return cut + "…"
 
 
-def excerpt(story: Story, body_html: str) -> tuple[str, str]:
+def excerpt(story: Text, body_html: str) -> tuple[str, str]:
     """(HTML without the more-marker, plain-text summary) for a rendered body."""
     marker = f"<p>{_MORE_TOKEN}</p>"
     head, sep, tail = body_html.partition(marker)
@@ -220,14 +236,14 @@ class Renderer:
                        sort_keys=True, default=repr).encode()
         ).hexdigest()
 
-    def key(self, story: Story) -> str:
+    def key(self, story: Text) -> str:
         digest = hashlib.sha256()
         for part in (self.signature, story.path, story.summary or "", story.body):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def render(self, story: Story) -> Rendered:
+    def render(self, story: Text) -> Rendered:
         body = story.body.replace(MORE, f"\n\n{_MORE_TOKEN}\n\n", 1)
         self._md.reset()
         converted = self._md.convert(body)
@@ -269,28 +285,41 @@ class RenderCache:
     def get(self, renderer: Renderer, story: Story) -> Rendered:
         return self.get_all(renderer, [story])[story.slug]
 
-    def get_all(self, renderer: Renderer, stories: Sequence[Story]) -> dict[str, Rendered]:
+    def cached(self, renderer: Renderer, key: str) -> Rendered | None:
+        """The cached rendering of `key`, if its links still resolve the same."""
+        entry = self.entries.get(key)
+        return entry if entry is not None and renderer.still_valid(entry) else None
+
+    def get_all(self, renderer: Renderer, stories: Sequence[Story],
+                head_start: HeadStart | None = None) -> dict[str, Rendered]:
         """Each story's rendering by slug: from the cache while its key matches and its
         links still resolve the same, else converted now. When many are to be converted, a
-        forked copy of the process (parallel.py) converts half of them meanwhile."""
+        forked copy of the process (parallel.py) converts half of them meanwhile, or the
+        `head_start` already converts them."""
         keys = [renderer.key(story) for story in stories]
         self._used.update(keys)
-        found: list[Rendered | None] = []
-        for key in keys:
-            entry = self.entries.get(key)
-            found.append(entry if entry is not None and renderer.still_valid(entry) else None)
+        found = [self.cached(renderer, key) for key in keys]
         missing = [i for i, entry in enumerate(found) if entry is None]
         self.hits += len(stories) - len(missing)
-        half = len(missing) // 2 if len(missing) >= PARALLEL_MIN else 0
-        share = missing[len(missing) - half:]
-        child = parallel.in_child(lambda: [renderer.render(stories[i]) for i in share]) \
-            if share else None
-        mine = missing[:len(missing) - half] if child is not None else missing
-        converted = {i: renderer.render(stories[i]) for i in mine}
-        if child is not None:
-            theirs = child()  # None if the child failed: its share is converted here
-            converted.update(zip(share, theirs, strict=True) if theirs is not None
-                             else ((i, renderer.render(stories[i])) for i in share))
+        if head_start is not None:
+            converted = {i: renderer.render(stories[i]) for i in missing
+                         if head_start.take(stories[i].path)}
+            theirs = head_start.converted()
+            for i in missing:
+                if i not in converted:  # what the copy could not read as the build did
+                    converted[i] = theirs.get(keys[i]) or renderer.render(stories[i])
+        else:
+            half = len(missing) // 2 if len(missing) >= PARALLEL_MIN else 0
+            share = missing[len(missing) - half:]
+            child = parallel.in_child(lambda: [renderer.render(stories[i]) for i in share]) \
+                if share else None
+            mine = missing[:len(missing) - half] if child is not None else missing
+            converted = {i: renderer.render(stories[i]) for i in mine}
+            if child is not None:
+                theirs_in_order = child()  # None if the child failed: converted here then
+                converted.update(zip(share, theirs_in_order, strict=True)
+                                 if theirs_in_order is not None
+                                 else ((i, renderer.render(stories[i])) for i in share))
         for i, rendered in converted.items():
             self.entries[keys[i]] = rendered
         self.misses += len(converted)

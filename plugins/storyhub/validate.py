@@ -114,6 +114,14 @@ def parse_day(value: Any) -> date | None:
     return None
 
 
+SUMMARY_LIMIT = 600
+
+
+def summary_of(entry: Entry) -> str | None:
+    """A story's summary as `build_story` reads it, without its problems."""
+    return _Checker(entry, []).text("summary", limit=SUMMARY_LIMIT) or None
+
+
 class _Checker:
     """Collects problems while reading typed values out of one Entry."""
 
@@ -506,7 +514,7 @@ def build_story(source: StorySource, registry: Registry, stories_dir: Path, root
               "use lowercase letters, digits and single hyphens, e.g. 'new-onboarding'")
         slug = ""
 
-    summary = c.text("summary", limit=600) or None
+    summary = c.text("summary", limit=SUMMARY_LIMIT) or None
     tags = tuple(t.lower() for t in c.words("tags"))
     featured = c.flag("featured")
     draft = c.flag("draft")
