@@ -17,6 +17,9 @@ from storyhub.newsletters import Issue, period
 
 BASE = SITE_URL
 INJECTION = 'Tickets <script>alert(1)</script> & "quotes"'
+# Wrapped at 72 characters, a break at a hyphen would split the long word across two lines.
+HYPHENATED = "Weekend cover moved to a rota, and the team wrote up the " \
+             "self-service-portal-rollout notes for everyone."
 # Issue -> story titles in it, newest first, written out by hand from the corpus below.
 EXPECTED = {
     "newsletters/support-digest/2026-W11/": [INJECTION],
@@ -43,7 +46,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     project.story("support", "2026-03-02-week-one", title="Week one in support", authors=["ben"],
                   kpis=["csat"], cover="images/cover.png", cover_alt="Teal cover for support",
                   results={"csat": "CSAT 91%"})
-    project.story("support", "2026-03-08-sunday", title="Sunday shift", authors=["ben"])
+    project.story("support", "2026-03-08-sunday", title="Sunday shift", authors=["ben"],
+                  summary=HYPHENATED)
     project.story("marketing", "2026-03-04-csat-from-marketing", title="CSAT from marketing",
                   authors=["ana"], kpis=["csat"])
     project.story("support", "2026-03-09-week-two", title=INJECTION, authors=["ben"],
@@ -153,6 +157,7 @@ def test_plain_text_digest_beside_each_issue(built: Built) -> None:
     assert "Results:" in text and "- Customer satisfaction: CSAT 91%" in text
     # Prose is wrapped for email; only lines holding a URL (which must not break) are longer.
     assert all(len(line) <= 72 for line in text.splitlines() if "://" not in line)
+    assert "\n   self-service-portal-rollout notes for everyone.\n" in text  # whole words
     text = built.text("newsletters/support-digest/2026-W11/digest.txt")
     assert f"1. {INJECTION}" in text and 'A summary with <b>tags</b> & "quotes".' in text
 
