@@ -185,7 +185,8 @@ def _indented(text: str, following: str = "   ") -> list[str]:
     return _wrap(text, initial_indent="   ", subsequent_indent=following)
 
 
-def _wrap(text: str, **indents: str) -> list[str]:
+def _wrap(text: str, initial_indent: str = "", subsequent_indent: str = "") -> list[str]:
     """Lines of at most TEXT_WIDTH characters, broken at spaces only: not inside a
     hyphenated word or URL (which also makes wrapping 2.5 times faster)."""
-    return textwrap.wrap(text, TEXT_WIDTH, break_on_hyphens=False, **indents)
+    return textwrap.wrap(text, TEXT_WIDTH, break_on_hyphens=False,
+                         initial_indent=initial_indent, subsequent_indent=subsequent_indent)
