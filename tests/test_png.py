@@ -28,8 +28,8 @@ def test_bands_decode_to_the_pixels_and_palette() -> None:
     palette = rng.randbytes(768)
     bands = [png.band(pixels[:5 * width], width, last=False),
              png.band(b"", width, last=False),
-             png.band(pixels[5 * width:20 * width], width, last=False, level=1),
-             png.band(pixels[20 * width:], width, last=True)]
+             png.band(pixels[5 * width:20 * width], width, last=False, fast=True),
+             png.band(pixels[20 * width:], width, last=True, fast=True)]
     data = png.palette_png((width, height), palette, bands)
     with Image.open(io.BytesIO(data)) as image:
         image.load()  # checks every chunk's CRC and the zlib stream's Adler-32

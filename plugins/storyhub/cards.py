@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import isal
 import PIL
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -38,7 +39,7 @@ FONTS = Path(__file__).parent / "fonts"
 BOLD = FONTS / "DejaVuSans-Bold.ttf"
 REGULAR = FONTS / "DejaVuSans.ttf"
 CARD_DIR = "assets/cards/"
-VERSION = 4
+VERSION = 5
 MARGIN = 64
 COVER_WIDTH = 480  # right-hand panel with the story's cover
 TITLE_SIZES = (64, 58, 52, 46)  # tried largest first until the title fits
@@ -207,7 +208,7 @@ def draw_card(text: CardText, cover: Image.Image | None = None) -> bytes:
             band.paste(255, (x, y - first), word.mask)
     if cover is None:
         parts = [_frame_band(*frame, 0, first),
-                 png.band(band.tobytes(), SIZE[0], last=end == SIZE[1], level=3),
+                 png.band(band.tobytes(), SIZE[0], last=end == SIZE[1], fast=True),
                  _frame_band(*frame, end, SIZE[1])]
         return png.palette_png(SIZE, _ramp(background, ink), [p for p in parts if p.size])
     layer = _frame(*frame).copy()
@@ -264,7 +265,7 @@ def _font_digest() -> str:
 @functools.lru_cache(maxsize=1 << 16)  # a preview rebuild asks again for every story
 def card_key(text: CardText, cover_key: str | None, fonts: str) -> str:
     """Cache key: everything drawn, the cover's content key, the fonts and the code version."""
-    data = [VERSION, PIL.__version__, fonts, text.title, text.team, text.color,
+    data = [VERSION, PIL.__version__, isal.__version__, fonts, text.title, text.team, text.color,
             text.site_name, cover_key, SIZE, TITLE_SIZES]
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
 
