@@ -35,7 +35,6 @@ from . import (
     head_start,
     images,
     load,
-    nav_memo,
     page_cache,
     page_reuse,
     pages,
@@ -50,6 +49,7 @@ from . import (
     search_index,
     split,
     theme_html,
+    theme_memo,
     validate,
     watch,
 )
@@ -244,7 +244,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 jinja2.DictLoader({page_cache.REUSED_TEMPLATE: ""}), env.loader])
         if self.config.enabled and config.theme.name == "material":
             # After the loader is final: Jinja keeps templates by loader.
-            nav_memo.remember(env, config.theme.dirs, config.theme.custom_dir)
+            theme_memo.remember(env, config.theme.dirs, config.theme.custom_dir)
         return env
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:

@@ -1,4 +1,4 @@
-"""Material's navigation and tabs are rendered once per set of links, with the same bytes."""
+"""Material's navigation, tabs and texts are rendered once a build, with the same bytes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jinja2
 import pytest
 
 from conftest import MKDOCS_YML, Project, differences
-from storyhub import nav_memo
+from storyhub import theme_memo
 
 NAV_CONFIG = MKDOCS_YML.replace("  font: false\n", """\
   font: false
@@ -43,15 +43,15 @@ def nav_project(root: Path, directory_urls: bool) -> Project:
 def counting_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the partials each time one is rendered for real."""
     rendered: list[str] = []
-    init = nav_memo.NavMemo.__init__
+    init = theme_memo.NavMemo.__init__
 
-    def spy(self: nav_memo.NavMemo, env: jinja2.Environment, render: Any) -> None:
+    def spy(self: theme_memo.NavMemo, env: jinja2.Environment, render: Any) -> None:
         def counted(context: Any) -> Any:
             rendered.append(context.name)
             return render(context)
         init(self, env, counted)
 
-    monkeypatch.setattr(nav_memo.NavMemo, "__init__", spy)
+    monkeypatch.setattr(theme_memo.NavMemo, "__init__", spy)
     return rendered
 
 
@@ -63,7 +63,7 @@ def test_pages_are_the_same_bytes_with_and_without_the_memo(
     rendered = counting_renders(monkeypatch)
     with_memo = nav_project(tmp_path / "a", directory_urls).build()
     with monkeypatch.context() as patch:
-        patch.setattr(nav_memo, "PARTIALS", ())
+        patch.setattr(theme_memo, "PARTIALS", ())
         without = nav_project(tmp_path / "b", directory_urls).build()
     assert differences(with_memo.site, without.site) == []
     pages = len(list(with_memo.site.rglob("*.html")))
@@ -109,14 +109,40 @@ def test_a_partial_that_passes_other_urls_on_another_page_stops_the_memo() -> No
     }))
     env.filters["url"] = jinja2.pass_context(
         lambda context, value: f"{context['page'].url}>{value}")
-    nav_memo.remember(env, ["/nowhere"], None)
+    theme_memo.remember(env, ["/nowhere"], None)
     assert not isinstance(env.get_template("partials/nav.html").root_render_func,
-                          nav_memo.NavMemo)  # not a file of the theme's folders
+                          theme_memo.NavMemo)  # not a file of the theme's folders
     template = env.get_template("partials/nav.html")
-    memo = nav_memo.NavMemo(env, template.root_render_func)
+    memo = theme_memo.NavMemo(env, template.root_render_func)
     template.root_render_func = memo  # type: ignore[method-assign]
     listed, pages = FakePage("in/"), [FakePage("a/"), FakePage("b/"), FakePage("a/")]
     nav = FakeNav([listed])
     out = [env.get_template("main.html").render(page=p, nav=nav) for p in [listed, *pages]]
     assert out == [f'<a href="{p.url}>home/">{p.url}>{p.url}</a>' for p in [listed, *pages]]
     assert memo.stopped
+
+
+def test_translations_are_the_same_with_and_without_the_memo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Material's texts in the site's language (here German), looked up once a key."""
+    memos: list[theme_memo.TranslationMemo] = []
+    init = theme_memo.TranslationMemo.__init__
+
+    def noted(self: theme_memo.TranslationMemo, render: Any) -> None:
+        init(self, render)
+        memos.append(self)
+
+    monkeypatch.setattr(theme_memo.TranslationMemo, "__init__", noted)
+    built = []
+    for name, partials in (("a", theme_memo.PARTIALS), ("b", ())):
+        monkeypatch.setattr(theme_memo, "PARTIALS", partials)
+        project = nav_project(tmp_path / name, True)
+        text = (project.root / "mkdocs.yml").read_text("utf-8")
+        (project.root / "mkdocs.yml").write_text(
+            text.replace("  font: false\n", "  font: false\n  language: de\n"), "utf-8")
+        built.append(project.build())
+    assert differences(built[0].site, built[1].site) == []
+    assert len(memos) == 1 and memos[0].texts["toc"] == "Inhaltsverzeichnis"
+    story = built[0].text(built[0].plugin.site.catalog.stories[0].url)
+    assert 'aria-label="Inhaltsverzeichnis"' in story and "Table of contents" not in story
+    assert '<html lang="de"' in story

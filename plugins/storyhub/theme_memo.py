@@ -1,4 +1,4 @@
-"""Material's navigation and tabs, rendered once for all the pages that share their links.
+"""Parts of Material's pages that come out the same on many pages, rendered once a build.
 
 Material renders `partials/nav.html` and `partials/tabs.html` on every page: with the site's
 navigation that was about 45% of the theme's time a page (py-spy, 1,000 stories). On a page
@@ -6,11 +6,17 @@ that is not in `nav` (the stories and listings StoryHub generates) nothing in th
 active or expanded, so the two partials come out the same on every such page whose links in
 them, written relative to the page by MkDocs' `url` filter, are the same.
 
-`NavMemo` wraps a partial's render function. The first time it renders, it notes every value
-the partial passed to the `url` filter; for a later page it applies the filter to those values
-and, when the results match an earlier page's, gives that page's output. Pages in `nav`, a
-partial a theme override replaced, and a partial that passed other values on another page
-(then the memo stops) are rendered as always.
+`NavMemo` wraps such a partial's render function. The first time it renders, it notes every
+value the partial passed to the `url` filter; for a later page it applies the filter to those
+values and, when the results match an earlier page's, gives that page's output. Pages in
+`nav`, and a partial that passed other values on another page (then the memo stops), are
+rendered as always.
+
+`TranslationMemo` does the same for the texts of Material's `t` macro
+(`partials/language.html`), about 20 a page: the macro builds a dictionary of every text of
+the language on each call, and gives the same text for a key on every page of a build.
+
+A partial that a theme override (`custom_dir`) replaces is left alone.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 import jinja2
 
-PARTIALS = ("partials/nav.html", "partials/tabs.html")
+PARTIALS = ("partials/nav.html", "partials/tabs.html", "partials/language.html")
 
 
 class NavMemo:
@@ -85,5 +91,39 @@ def remember(env: jinja2.Environment, theme_dirs: Sequence[str], custom_dir: str
         if custom_dir and source.is_relative_to(custom_dir) \
                 or not any(source.is_relative_to(folder) for folder in theme_dirs):
             continue
-        if not isinstance(template.root_render_func, NavMemo):
-            template.root_render_func = NavMemo(env, template.root_render_func)  # type: ignore[method-assign]
+        if not isinstance(template.root_render_func, NavMemo | TranslationMemo):
+            template.root_render_func = (  # type: ignore[method-assign]
+                TranslationMemo(template.root_render_func) if name == LANGUAGE
+                else NavMemo(env, template.root_render_func))
+
+
+LANGUAGE = "partials/language.html"
+
+
+class TranslationMemo:
+    """The render function of Material's `partials/language.html`, whose module's `t` macro
+    gives the same text for a key on every page of a build (the theme's language is set in
+    mkdocs.yml): its texts are looked up once a key."""
+
+    def __init__(self, render: Callable[[Any], Iterator[str]]):
+        self.render = render
+        self.texts: dict[Any, Any] = {}
+
+    def __call__(self, context: Any) -> Iterator[str]:
+        yield from self.render(context)
+        t = context.vars.get("t")
+        if isinstance(t, jinja2.runtime.Macro):
+            context.vars["t"] = self._remembering(t)
+
+    def _remembering(self, t: jinja2.runtime.Macro) -> Callable[[Any], Any]:
+        texts = self.texts
+
+        def remembered(key: Any) -> Any:
+            try:
+                return texts[key]
+            except KeyError:
+                texts[key] = t(key)
+                return texts[key]
+            except TypeError:  # a key that is not hashable
+                return t(key)
+        return remembered
