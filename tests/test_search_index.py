@@ -262,6 +262,10 @@ def test_the_index_made_while_pages_are_written_is_the_index_of_the_whole_pages(
                   body="Words with a [link](https://example.com) and `code`.")
     built = project.build()
     assert readers == [language]  # the index was made from the pages' content
+    # The related cards are not in the input (a skipped part), but in the whole pages.
+    related = b'<section class="sh-related"'
+    assert related in built.path("stories/third/").read_bytes()
+    assert related not in search_index.input_document(built.path("stories/third/").read_bytes())
     whole = tmp_path / "whole"
     shutil.copytree(built.site, whole)
     for bundle in bundles(whole):

@@ -22,7 +22,7 @@ from mkdocs.utils.meta import get_data
 from .catalog import Catalog
 from .model import Story
 from .render import Rendered
-from .search_index import mark_input
+from .search_index import mark_input, mark_skipped
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -134,6 +134,8 @@ def make_environment(kind: type[jinja2.Environment] = jinja2.Environment,
     env.filters["month_name"] = month_name
     # `{% filter search_input %}...{% endfilter %}`: what the search index reads of a page.
     env.filters["search_input"] = lambda html: Markup(mark_input(html))
+    # `{% filter search_skip %}...{% endfilter %}`: a part of it the index ignores anyway.
+    env.filters["search_skip"] = lambda html: Markup(mark_skipped(html))
     # `{% call reused_section(name, parts) %}...{% endcall %}`: a part of a page that a
     # preview rebuild may take from the last one (page_reuse.PageReuse.section).
     env.globals["reused_section"] = _render_section
