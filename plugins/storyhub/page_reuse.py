@@ -150,12 +150,24 @@ class TrackingEnvironment(jinja2.Environment):
     rendered: Mapping[str, Rendered] | None = None  # the build's rendered stories
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if self.touched is not None:
-            if isinstance(obj, Story) and attribute not in _STRUCTURE:
-                self.touched.add(obj.slug)
+        # Called for every `a.b` of every template: Jinja's lookup (Environment.getattr) is
+        # written out here rather than called, a third of the time (0.4 s of a 1,000-story
+        # build went to this method).
+        touched = self.touched
+        if touched is not None:
+            if isinstance(obj, Story):
+                if attribute not in _STRUCTURE:
+                    touched.add(obj.slug)
             elif obj is self.rendered:
-                self.touched.add(EVERY_STORY)
-        return super().getattr(obj, attribute)
+                touched.add(EVERY_STORY)
+        try:
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         value = super().getitem(obj, argument)
