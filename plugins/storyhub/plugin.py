@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -20,7 +20,6 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation
@@ -51,10 +50,12 @@ from . import (
     theme_html,
     theme_memo,
     validate,
-    watch,
 )
 from . import catalog as catalog_mod
 from .model import Problem, Registry, Story
+
+if TYPE_CHECKING:  # only `mkdocs serve` needs them: a build does not import watchdog (40 ms)
+    from mkdocs.livereload import LiveReloadServer
 
 log = logging.getLogger("mkdocs.plugins.storyhub")
 ASSETS = Path(__file__).parent / "assets"
@@ -257,6 +258,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if self.config.enabled:
             server.watch(str(self.stories_dir))
         if self.config.enabled and self.config.file_events:
+            from . import watch
+
             watch.use_file_events(server, [
                 config.docs_dir, config.config_file_path, *config.theme.dirs,
                 str(self.stories_dir)])
