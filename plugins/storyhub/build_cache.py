@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,19 +19,11 @@ from typing import Any
 import jinja2
 import jinja2.bccache
 
+from .atomic import write_atomic
+
 PACKAGE = Path(__file__).parent
 
 Produce = Callable[[], Iterable[tuple[str, str | bytes]]]
-
-
-def write_atomic(path: Path, content: bytes) -> None:
-    """Write a file atomically (a temporary file beside it, then a rename), so that an
-    interrupted build never leaves half a file for a reader or the next build."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
-    os.replace(tmp, path)
 
 
 def code_digest(templates: Path) -> str:

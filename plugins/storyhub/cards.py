@@ -23,16 +23,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import isal
 import PIL
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from . import parallel, png
-from .build_cache import write_atomic
-from .images import ImageSet
-from .model import Story, Team
+from .atomic import write_atomic
+
+if TYPE_CHECKING:  # the worker (python -m storyhub.cards) would import half the package
+    from .images import ImageSet
+    from .model import Story, Team
 
 SIZE = (1200, 630)
 FONTS = Path(__file__).parent / "fonts"

@@ -34,7 +34,7 @@ from markupsafe import Markup
 from mkdocs.utils import get_relative_url
 from PIL import Image, ImageCms, ImageOps
 
-from .build_cache import write_atomic
+from .atomic import write_atomic
 from .model import ImageRef, Problem, Story
 from .render import Rendered
 from .validate import IMAGE_SUFFIXES

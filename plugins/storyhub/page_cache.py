@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import build_cache, pages
-from .build_cache import write_atomic
+from .atomic import write_atomic
 from .model import Story
 from .page_reuse import EVERY_STORY, SiteState, signature
 from .render import Rendered

@@ -51,7 +51,7 @@ from typing import Any
 
 import jinja2
 
-from .build_cache import write_atomic
+from .atomic import write_atomic
 from .catalog import Catalog
 from .model import Story
 from .render import Rendered

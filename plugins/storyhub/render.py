@@ -16,7 +16,7 @@ import markdown
 import nh3
 
 from . import parallel
-from .build_cache import write_atomic
+from .atomic import write_atomic
 from .model import Story
 
 if TYPE_CHECKING:

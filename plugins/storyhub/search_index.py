@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import parallel
-from .build_cache import write_atomic
+from .atomic import write_atomic
 
 BUNDLE_DIR = "pagefind"
 # Every decompressed Pagefind file starts with this marker; the browser checks for it.
