@@ -175,7 +175,11 @@ _PARA = re.compile(r"<p>(.*?)</p>", re.S)
 
 
 def plain_text(fragment: str) -> str:
-    return " ".join(html.unescape(_TAGS.sub(" ", fragment)).split())
+    return " ".join(_words(fragment))
+
+
+def _words(fragment: str) -> list[str]:
+    return html.unescape(_TAGS.sub(" ", fragment)).split()
 
 
 def shorten(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -256,7 +260,7 @@ class Renderer:
 
         clean, images = rewrite_local_urls(clean, PurePosixPath(story.path).parent, lookup)
         full, summary = excerpt(story, clean)
-        return Rendered(full, summary, len(plain_text(full).split()), tuple(images),
+        return Rendered(full, summary, len(_words(full)), tuple(images),
                         tuple(sorted(asked.items(), key=lambda item: item[0])))
 
     def still_valid(self, rendered: Rendered) -> bool:
