@@ -334,6 +334,44 @@ def test_a_copy_of_the_build_renders_the_listings_and_the_site_is_the_same(
     assert differences(built.site, again.site) == []
 
 
+def test_a_large_shard_is_indexed_once_the_copy_of_the_build_is_done(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pagefind and the copy together hold too much memory at thousands of stories: with a
+    shard of BESIDE_COPY_MAX pages, the index starts once the copy has ended, and the site is
+    the same as when it starts with the first page."""
+    from storyhub import search_index
+
+    for n in range(12):
+        project.story(("hr", "support")[n % 2], f"2026-03-{n + 1:02d}-s{n}", title=f"Story {n}",
+                      authors=["ana"], kpis=["csat"], body=f"Words {n}.")
+    monkeypatch.setattr(split, "SPLIT_MIN", 5)
+    from storyhub.plugin import StoryHubPlugin
+
+    plugins: list[StoryHubPlugin] = []
+    started: list[tuple[bool, bool]] = []  # (a copy ran, it had ended) when the index started
+    init, on_files = search_index.IndexWorker.__init__, StoryHubPlugin.on_files
+
+    def noted(self: search_index.IndexWorker, *args: Any) -> None:
+        copy = plugins[-1].copy
+        started.append((copy is not None, copy is not None and copy.ended))
+        init(self, *args)
+
+    def noting(self: StoryHubPlugin, *args: Any, **kwargs: Any) -> Any:
+        plugins.append(self)
+        return on_files(self, *args, **kwargs)
+
+    monkeypatch.setattr(search_index.IndexWorker, "__init__", noted)
+    monkeypatch.setattr(StoryHubPlugin, "on_files", noting)
+    monkeypatch.setattr(search_index, "BESIDE_COPY_MAX", 1)
+    waited = project.build(site_dir=project.root / "waited")
+    new_mkdocs_process()
+    shutil.rmtree(project.root / ".cache")
+    monkeypatch.setattr(search_index, "BESIDE_COPY_MAX", 10**6)
+    beside = project.build(site_dir=project.root / "beside")
+    assert started == [(True, True), (True, False)]
+    assert differences(waited.site, beside.site) == []
+
+
 def test_a_mkdocs_command_freezes_the_heap_when_the_program_ends(tmp_path: Path) -> None:
     """Python's last collection at exit would go through the whole heap of a big build."""
     import subprocess

@@ -196,6 +196,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.copy, self.copied, self.copy_pages = None, set(), None
         # The search index's input while MkDocs writes the pages (on_post_page).
         self.index_input: tuple[list[list[str]], dict[str, str]] | None = None
+        # The shards and their input, once the first page gave the language (on_post_page).
+        self.index_ready: tuple[list[list[str]], search_index.Reader] | None = None
         self.indexing = None
         if self.publishing is not None:  # likewise: wait for its child, whose work is lost
             self.publishing[0]()
@@ -618,14 +620,10 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self._start_copy()
         if self.index_input is not None:
             (shards, contents), self.index_input = self.index_input, None
-            read = search_index.content_reader(contents, search_index.language(output))
-            try:
-                self.indexing = search_index.IndexWorker(
-                    Path(config.site_dir), shards, read, not config.use_directory_urls,
-                    self._search_cache()).result
-            except (OSError, search_index.SearchIndexError) as error:
-                # Not staged or not started: the written site is indexed after the build.
-                log.info(f"storyhub: search index after the build ({error})")
+            self.index_ready = (shards, search_index.content_reader(
+                contents, search_index.language(output)))
+        if self.index_ready is not None and not self._copy_in_memory(self.index_ready[0]):
+            self._start_index(config)
         spec = self.specs.get(page.file.src_uri)
         if self.sender is not None:  # the copy: its pages go to the build through its pack
             if spec is not None and spec.src_uri in self.copied:
@@ -642,6 +640,25 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                 return self.page_cache.take(spec, entry)
             output = self._render_here(page, config)
         return self._finish_page(output, spec, page)
+
+    def _copy_in_memory(self, shards: list[list[str]]) -> bool:
+        """Whether the copy of the build still runs while a shard is large: Pagefind holds
+        about 190 KB a story, so at thousands of stories the two together took the build's
+        peak to 935 MB. The index then starts once the copy is done."""
+        return self.copy is not None and not self.copy.ended \
+            and max(map(len, shards), default=0) >= search_index.BESIDE_COPY_MAX
+
+    def _start_index(self, config: MkDocsConfig) -> None:
+        """Start writing the search index (search_index.IndexWorker) from the pages' input."""
+        assert self.index_ready is not None
+        (shards, read), self.index_ready = self.index_ready, None
+        try:
+            self.indexing = search_index.IndexWorker(
+                Path(config.site_dir), shards, read, not config.use_directory_urls,
+                self._search_cache()).result
+        except (OSError, search_index.SearchIndexError) as error:
+            # Not staged or not started: the written site is indexed after the build.
+            log.info(f"storyhub: search index after the build ({error})")
 
     def _render_here(self, page: Page, config: MkDocsConfig) -> str:
         """A page the copy of the build failed to render, rendered here as MkDocs would
@@ -698,6 +715,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.page_reuse.stash(Path(config.site_dir))
             log.info(f"storyhub: {self.page_reuse.reused} unchanged pages reused, "
                      f"{len(self.page_reuse.rendered)} rendered")
+        if self.config.enabled and self.index_ready is not None:
+            self._start_index(config)  # waited for the copy, which the last page ended
         if self.config.enabled and self.config.search_index and self.indexing is None:
             self._index_site(config)  # else started while MkDocs wrote the pages
         if self.config.enabled and not (self.preview and self.page_reuse is not None):

@@ -45,6 +45,9 @@ BUILD_TIMEOUT_S = 900
 # stories that work takes seconds, and the next rebuild, a second after a save, would
 # otherwise compete with it for both cores.
 PREVIEW_DELAY_S = 2.0
+# A shard of this many pages or more is not indexed while the build's copy renders pages
+# (plugin.py): Pagefind holds about 190 KB a story, the copy 100-250 MB at 5,000 stories.
+BESIDE_COPY_MAX = 1500
 NICE = shutil.which("nice")
 
 
