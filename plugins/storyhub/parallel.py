@@ -50,14 +50,14 @@ class _Collect(logging.Handler):
             logging.getLogger(name).handlers = [self]
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
     return sys.platform == "linux" and threading.active_count() == 1
 
 
 def _fork() -> tuple[int, int] | None:
     """Fork, with a pipe from the child to this process: (child's pid, reading end) here,
     (0, writing end) in the child. None when this process cannot fork."""
-    if not _can_fork():
+    if not can_fork():
         return None
     readable, writable = os.pipe()
     try:
