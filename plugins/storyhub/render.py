@@ -31,7 +31,6 @@ SUMMARY_LIMIT = 280
 PARALLEL_MIN = 64
 
 
-
 class Text(Protocol):
     """What converting a story reads of it: a `Story`, or a story file read on its own."""
 
