@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import markdown
 import nh3
 
-from . import parallel
+from . import parallel, quick_inline
 from .atomic import write_atomic
 from .model import Story
 
@@ -233,6 +233,7 @@ class Renderer:
     def __init__(self, extensions: list[Any], configs: dict[str, Any],
                  to_url: Callable[[str], str | None]):
         self._md = markdown.Markdown(extensions=extensions, extension_configs=configs)
+        quick_inline.install(self._md)
         self._to_url = to_url
         self.signature = hashlib.sha256(
             json.dumps([RENDER_VERSION, [str(e) for e in extensions], configs],
