@@ -22,6 +22,7 @@ from storyhub.search_index import (
     bundles,
     plan_shards,
     read_fragments,
+    shard_count,
 )
 
 
@@ -212,6 +213,41 @@ def test_shards_hold_at_most_shard_size_stories_newest_first_and_pages_in_the_fi
     assert plan_shards([], [], 2) == []  # Pagefind then reads the whole site
 
 
+def test_a_site_that_fits_one_shard_is_split_in_two_halves_once_large_enough(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_index, "SPLIT_MIN", 4)
+    stories = [f"stories/s{n}/index.html" for n in range(7)]
+    assert plan_shards(stories[:3], ["a/index.html"], 10) == [["a/index.html", *stories[:3]]]
+    assert plan_shards(stories[:5], ["a/index.html"], 10) == [
+        ["a/index.html", *stories[:3]], stories[3:5]]  # newest half first, with the pages
+    assert plan_shards(stories, [], 3) == [stories[:3], stories[3:6], stories[6:]]  # as before
+    for count in range(12):
+        for size in (1, 3, 4, 6, 10):
+            shards = plan_shards(stories[:1] * count, [], size)
+            assert shard_count(count, size) == max(1, len(shards))
+            assert search_index.split_in_two(count, size) == (len(shards) == 2 and count <= size)
+
+
+def test_the_two_halves_are_indexed_at_once(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """Pagefind builds and writes an index on one core: the halves run side by side."""
+    both = threading.Barrier(2, timeout=10)  # broken unless both runs wait at the same time
+    met: list[Path] = []
+
+    def run(folder: Path, output: Path, *args: object, **kwargs: object) -> int:
+        both.wait()
+        met.append(output)
+        return 1
+
+    monkeypatch.setattr(search_index, "_index_folder", run)
+    jobs = [search_index.ShardJob(1, None, None), search_index.ShardJob(2, None, None)]
+    assert search_index.write_shards(tmp_path, jobs, False, None, at_once=True) == 2
+    assert sorted(met) == [tmp_path / "pagefind", tmp_path / "pagefind-2"]
+    both.reset()
+    with pytest.raises(threading.BrokenBarrierError):  # one after the other: nobody to meet
+        search_index.write_shards(tmp_path, jobs, False, None)
+
+
 def test_a_large_site_is_indexed_in_shards_that_the_search_page_merges(project: Project) -> None:
     project.config(search_shard_size=2)
     small_site(project)
@@ -224,6 +260,28 @@ def test_a_large_site_is_indexed_in_shards_that_the_search_page_merges(project: 
     root = built.html("search/").xpath("//div[@class='sh-search']")[0]
     assert (root.get("data-bundle"), root.get("data-merge")) == ("../pagefind/", "../pagefind-2/")
     assert not [p for p in built.site.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_site_split_in_two_is_indexed_at_once_into_bundles_the_search_page_merges(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_index, "SPLIT_MIN", 3)
+    small_site(project)
+    project.story("support", "2026-01-10-third", title="Third", authors=["ben"], body="Words.")
+    orders: list[bool] = []
+    init = search_index.IndexWorker.__init__
+
+    def noted(self: search_index.IndexWorker, *args: object) -> None:
+        orders.append(bool(args[-1]))
+        init(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_index.IndexWorker, "__init__", noted)
+    built = project.build()
+    assert orders == [True]  # the worker runs both Pagefinds at once
+    assert read_fragments_of(built.site / "pagefind") == [
+        "/guide/", "/stories/buddies/", "/stories/third/"]  # the newest half, and the pages
+    assert read_fragments_of(built.site / "pagefind-2") == ["/stories/calls/"]
+    root = built.html("search/").xpath("//div[@class='sh-search']")[0]
+    assert (root.get("data-bundle"), root.get("data-merge")) == ("../pagefind/", "../pagefind-2/")
 
 
 def read_fragments_of(bundle: Path) -> list[str]:

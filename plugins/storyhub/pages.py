@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -107,6 +108,7 @@ def paginate(items: list[Story], size: int, base: str) -> Iterator[tuple[Pager, 
         yield Pager(number, count, base), items[(number - 1) * size: number * size]
 
 
+@functools.lru_cache(maxsize=4096)  # a story's date is shown on ten pages or more
 def human_date(moment: datetime) -> str:
     return f"{moment.day} {moment:%B %Y}"
 
@@ -220,9 +222,14 @@ def front_matter(title: str) -> str:
 def render_page(env: jinja2.Environment, site: Site, spec: PageSpec, page_url: str) -> str:
     """Render a generated page's content HTML for the page at `page_url`."""
 
+    known: dict[str, str] = {}  # a listing links each team and story several times
+
     def url(target: str) -> str:
-        return get_relative_url(site.page_url(target) or ".", page_url) if target else \
-            get_relative_url(".", page_url)
+        found = known.get(target)
+        if found is None:
+            found = known[target] = get_relative_url(site.page_url(target) or ".", page_url) \
+                if target else get_relative_url(".", page_url)
+        return found
 
     template = env.get_template(spec.template)
     return template.render(site=site, catalog=site.catalog, registry=site.catalog.registry,

@@ -642,11 +642,19 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         return self._finish_page(output, spec, page)
 
     def _copy_in_memory(self, shards: list[list[str]]) -> bool:
-        """Whether the copy of the build still runs while a shard is large: Pagefind holds
-        about 190 KB a story, so at thousands of stories the two together took the build's
-        peak to 935 MB. The index then starts once the copy is done."""
+        """Whether the copy of the build still runs while a shard is large (or the shards
+        indexed at once are): Pagefind holds about 190 KB a story, so at thousands of stories
+        the two together took the build's peak to 935 MB. The index then starts once the
+        copy is done."""
+        sizes = list(map(len, shards))
+        held = sum(sizes) if self._at_once() else max(sizes, default=0)
         return self.copy is not None and not self.copy.ended \
-            and max(map(len, shards), default=0) >= search_index.BESIDE_COPY_MAX
+            and held >= search_index.BESIDE_COPY_MAX
+
+    def _at_once(self) -> bool:
+        """Whether the site's shards are the two halves indexed at once (split_in_two)."""
+        return search_index.split_in_two(len(self.site.catalog.stories),
+                                         self.config.search_shard_size)
 
     def _start_index(self, config: MkDocsConfig) -> None:
         """Start writing the search index (search_index.IndexWorker) from the pages' input."""
@@ -655,7 +663,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         try:
             self.indexing = search_index.IndexWorker(
                 Path(config.site_dir), shards, read, not config.use_directory_urls,
-                self._search_cache()).result
+                self._search_cache(), self._at_once()).result
         except (OSError, search_index.SearchIndexError) as error:
             # Not staged or not started: the written site is indexed after the build.
             log.info(f"storyhub: search index after the build ({error})")
@@ -749,7 +757,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         try:
             report = search_index.build_index(
                 Path(config.site_dir), self._shards(), keep_index_url=not config.use_directory_urls,
-                cache_dir=self._search_cache())
+                cache_dir=self._search_cache(), at_once=self._at_once())
         except search_index.SearchIndexError as error:
             raise PluginError(f"storyhub: search index: {error}") from error
         _index_done(report)
