@@ -133,6 +133,13 @@ def test_a_feed_item_missing_or_a_draft_in_a_feed(project: Project, built: Built
     assert "feeds/teams/hr/rss.xml: holds 'stories/draft/', which is not published" in problems
 
 
+def test_a_damaged_feed_is_named_not_a_traceback(project: Project, built: Built) -> None:
+    atom = built.path("feeds/teams/hr/atom.xml")
+    atom.write_text(atom.read_text("utf-8")[:200], "utf-8")  # cut short
+    problems = check(project, built)
+    assert [p.split(" (")[0] for p in problems] == ["feeds/teams/hr/atom.xml: cannot be read"]
+
+
 def test_feeds_hold_exactly_the_newest_stories(project: Project, built: Built) -> None:
     feed = built.path("feeds/all/feed.json")
     text = feed.read_text("utf-8")

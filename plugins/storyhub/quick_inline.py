@@ -89,5 +89,7 @@ class QuickInlineProcessor(InlineProcessor):
 
 def install(md: markdown.Markdown) -> None:
     """Make `md` use QuickInlineProcessor, if its inline processor is Python-Markdown's."""
-    if "inline" in md.treeprocessors and type(md.treeprocessors["inline"]) is InlineProcessor:
+    if "inline" in md.treeprocessors and type(md.treeprocessors["inline"]) is InlineProcessor \
+            and all(hasattr(InlineProcessor, f"_InlineProcessor__{name}")
+                    for name in ("handleInline", "applyPattern")):
         md.treeprocessors["inline"].__class__ = QuickInlineProcessor
