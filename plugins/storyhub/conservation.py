@@ -20,6 +20,7 @@ XML and JSON parsers), so that it stays fast at thousands of stories.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -144,8 +145,11 @@ def listing_base(path: str) -> str:
 
 def _pages(site_dir: Path, bases: Iterable[str], stories: Iterable[Story], everything: bool) -> list[str]:
     """Site paths of the HTML files to read: every page, or only story and listing pages."""
-    if everything:
-        return sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html"))
+    if everything:  # os.walk: half the time of Path.rglob over thousands of folders
+        cut = len(str(site_dir)) + 1
+        return sorted(os.path.join(base, name)[cut:].replace(os.sep, "/")
+                      for base, _, names in os.walk(site_dir) for name in names
+                      if name.endswith(".html"))
     found = {f"{s.url}index.html" for s in stories}
     for base in bases:
         found.add(f"{base}index.html")
