@@ -384,3 +384,34 @@ def test_a_mkdocs_command_freezes_the_heap_when_the_program_ends(tmp_path: Path)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, cwd=tmp_path).stdout
     assert out.splitlines() == ["frozen before: False", "frozen at exit: True"]
+
+
+def test_a_build_freezes_the_heap_while_it_runs_and_unfreezes_it_at_its_end(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Collections skip the stories and pages while the build runs; a program that runs many
+    builds (these tests) can still collect each one, also when the build failed."""
+    import gc
+
+    from mkdocs.exceptions import PluginError
+
+    from storyhub.plugin import StoryHubPlugin
+
+    project.story("hr", "2026-03-02-buddies", title="Buddies", authors=["ana"], body="Words.")
+    during: list[int] = []
+    on_env = StoryHubPlugin.on_env
+
+    def noting(self: StoryHubPlugin, *args: Any, **kwargs: Any) -> Any:
+        during.append(gc.get_freeze_count())
+        return on_env(self, *args, **kwargs)
+
+    monkeypatch.setattr(StoryHubPlugin, "on_env", noting)
+    assert gc.get_freeze_count() == 0
+    project.build()
+    assert during[-1] > 0 and gc.get_freeze_count() == 0
+
+    def failing(self: StoryHubPlugin, config: Any) -> None:
+        raise PluginError("storyhub: a problem at the end of the build")
+
+    monkeypatch.setattr(StoryHubPlugin, "_check_conservation", failing)
+    assert "a problem at the end" in project.build_error()
+    assert during[-1] > 0 and gc.get_freeze_count() == 0

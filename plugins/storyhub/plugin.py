@@ -95,6 +95,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
 
     def __init__(self) -> None:
         self.command = "build"
+        self.frozen = False  # whether this build froze Python's heap (on_files)
         # The render cache deliberately outlives one build: `mkdocs serve` rebuilds reuse it.
         self.cache: render.RenderCache | None = None
         # Image derivatives are cached on disk by content; the store also outlives one build.
@@ -284,10 +285,23 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         early = head_start.start(renderer, self.cache, self.stories_dir, self.root,
                                  self.config.max_story_bytes)
         try:
-            return self._added_files(files, config, taken, renderer, early)
+            added = self._added_files(files, config, taken, renderer, early)
         finally:
             if early is not None:
                 early.stop()  # a build that failed before it converted the stories
+        if not self.preview and gc.get_freeze_count() == 0:
+            # The stories, their HTML and the pages made of them live until the build ends:
+            # Python's collections need not go through them again (0.1 of 0.3 s at 1,000
+            # stories). Unfrozen when the build ends (_unfreeze); never in `mkdocs serve`.
+            gc.freeze()
+            self.frozen = True
+        return added
+
+    def _unfreeze(self) -> None:
+        """A program that runs many builds (the tests) must be able to collect each one."""
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
 
     def _added_files(self, files: Files, config: MkDocsConfig, taken: set[str],
                      renderer: render.Renderer, early: head_start.HeadStart | None) -> Files:
@@ -737,6 +751,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             # Last: its thread would slow down the rest of the build (the GIL).
             self.deferred.start(Path(config.site_dir), self.deferred_files,
                                 delay=search_index.PREVIEW_DELAY_S)
+        self._unfreeze()
 
     def on_build_error(self, *, error: Exception) -> None:
         """A copy of the build stops at its first error: the build renders its pages itself
@@ -745,6 +760,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             self.sender.fail()
         if self.copy is not None:
             self.copy.stop()
+        self._unfreeze()
 
     def _index_site(self, config: MkDocsConfig) -> None:
         """Index the written site: in the background in a preview, else now."""
