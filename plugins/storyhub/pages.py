@@ -127,6 +127,9 @@ def make_environment(kind: type[jinja2.Environment] = jinja2.Environment,
         # Templates are packaged files: checking their modification time on every
         # get_template (tens of thousands of times per build) would only cost time.
         auto_reload=False,
+        # Every template stays compiled, in a dict: a lookup in Jinja's default cache (LRU)
+        # takes 2 us, tens of thousands of times per build; in a dict, 0.8 us.
+        cache_size=-1,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
+from jinja2.utils import LRUCache
 from mkdocs.commands.build import get_context
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -246,6 +247,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             assert env.loader is not None
             env.loader = jinja2.ChoiceLoader([
                 jinja2.DictLoader({page_cache.REUSED_TEMPLATE: ""}), env.loader])
+        if self.config.enabled and isinstance(env.cache, LRUCache):
+            # As our own templates (pages.make_environment): a dict, a third of the lookup time.
+            env.cache = dict(env.cache.items())
         if self.config.enabled and config.theme.name == "material":
             # After the loader is final: Jinja keeps templates by loader.
             theme_memo.remember(env, config.theme.dirs, config.theme.custom_dir)
