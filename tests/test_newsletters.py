@@ -203,3 +203,23 @@ def test_digest_renders_in_chromium_on_desktop_and_phone(built: Built) -> None:
                                  ".getBoundingClientRect().width")
             assert card == (600 if width > 600 else width - 24)
             page.close()
+
+
+def test_digest_lines_are_textwraps_lines_at_spaces_only() -> None:
+    """The digests' own wrapping gives exactly textwrap's lines (broken at spaces only), for
+    texts with long words, runs of spaces, tabs and newlines too (those go to textwrap)."""
+    import random
+    import textwrap
+
+    from storyhub.newsletters import TEXT_WIDTH, _wrap
+
+    words = ["a", "word", "hyphen-ated", "https://intranet.example.com/stories/a-story/",
+             "x" * 66, "x" * 69, "y" * 75, "é", "ünïcode", "", "tab\tbed", "new\nline"]
+    chance = random.Random(27)
+    for number in range(3000):
+        chosen = chance.choices(words[:9] if number % 3 else words, k=chance.randint(1, 40))
+        text = " ".join(chosen)  # mostly words between single spaces, each fitting a line
+        indents = chance.choice([("", ""), ("   ", "   "), ("", "   "), ("   ", "     ")])
+        expected = textwrap.wrap(text, TEXT_WIDTH, break_on_hyphens=False,
+                                 initial_indent=indents[0], subsequent_indent=indents[1])
+        assert _wrap(text, *indents) == expected, (text, indents)

@@ -15,6 +15,7 @@ weekly one. Each period with at least one story is an issue:
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -188,5 +189,26 @@ def _indented(text: str, following: str = "   ") -> list[str]:
 def _wrap(text: str, initial_indent: str = "", subsequent_indent: str = "") -> list[str]:
     """Lines of at most TEXT_WIDTH characters, broken at spaces only: not inside a
     hyphenated word or URL (which also makes wrapping 2.5 times faster)."""
-    return textwrap.wrap(text, TEXT_WIDTH, break_on_hyphens=False,
-                         initial_indent=initial_indent, subsequent_indent=subsequent_indent)
+    words = text.split(" ")
+    room = TEXT_WIDTH - max(len(initial_indent), len(subsequent_indent))
+    if _OTHER_SPACE.search(text) or "" in words or max(map(len, words)) > room:
+        return textwrap.wrap(text, TEXT_WIDTH, break_on_hyphens=False,
+                             initial_indent=initial_indent, subsequent_indent=subsequent_indent)
+    # Words between single spaces, each fitting a line: textwrap's lines, twice as fast
+    # (its wrapping was an eighth of the time a build spends on feeds and digests).
+    lines, line, indent = [], [words[0]], initial_indent
+    size = len(indent) + len(words[0])
+    for word in words[1:]:
+        if size + 1 + len(word) > TEXT_WIDTH:
+            lines.append(indent + " ".join(line))
+            line, indent = [word], subsequent_indent
+            size = len(indent) + len(word)
+        else:
+            line.append(word)
+            size += 1 + len(word)
+    lines.append(indent + " ".join(line))
+    return lines
+
+
+# The whitespace textwrap also breaks at (and turns into spaces): then it wraps the text.
+_OTHER_SPACE = re.compile("[\t\n\x0b\x0c\r]")
