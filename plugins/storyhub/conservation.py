@@ -220,8 +220,8 @@ def feed_links(path: Path) -> list[str]:
     """The item links of an RSS, Atom or JSON feed file."""
     if path.suffix == ".json":
         return [str(item.get("url", "")) for item in json.loads(path.read_text("utf-8"))["items"]]
-    # lxml rather than the standard library: it reads the feeds in half the time (0.1 of the
-    # 0.4 s this check took at 1,000 stories, at the end of the build).
+    # lxml rather than the standard library: it parsed the 64 feeds of 1,000 stories in
+    # 0.12 s instead of 0.19 s, at the end of the build.
     root = etree.fromstring(path.read_bytes(), _XML)
     if root.tag == "rss":
         return [item.findtext("link") or "" for item in root.iter("item")]
