@@ -186,6 +186,10 @@ def _indented(text: str, following: str = "   ") -> list[str]:
     return _wrap(text, initial_indent="   ", subsequent_indent=following)
 
 
+# The whitespace textwrap also breaks at (and turns into spaces): then it wraps the text.
+_OTHER_SPACE = re.compile("[\t\n\x0b\x0c\r]")
+
+
 def _wrap(text: str, initial_indent: str = "", subsequent_indent: str = "") -> list[str]:
     """Lines of at most TEXT_WIDTH characters, broken at spaces only: not inside a
     hyphenated word or URL (which also makes wrapping 2.5 times faster)."""
@@ -208,7 +212,3 @@ def _wrap(text: str, initial_indent: str = "", subsequent_indent: str = "") -> l
             size += 1 + len(word)
     lines.append(indent + " ".join(line))
     return lines
-
-
-# The whitespace textwrap also breaks at (and turns into spaces): then it wraps the text.
-_OTHER_SPACE = re.compile("[\t\n\x0b\x0c\r]")

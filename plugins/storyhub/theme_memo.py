@@ -27,7 +27,8 @@ from typing import Any
 
 import jinja2
 
-PARTIALS = ("partials/nav.html", "partials/tabs.html", "partials/language.html")
+LANGUAGE = "partials/language.html"
+PARTIALS = ("partials/nav.html", "partials/tabs.html", LANGUAGE)
 
 
 class NavMemo:
@@ -95,9 +96,6 @@ def remember(env: jinja2.Environment, theme_dirs: Sequence[str], custom_dir: str
             template.root_render_func = (  # type: ignore[method-assign]
                 TranslationMemo(template.root_render_func) if name == LANGUAGE
                 else NavMemo(env, template.root_render_func))
-
-
-LANGUAGE = "partials/language.html"
 
 
 class TranslationMemo:
