@@ -48,6 +48,7 @@ from . import (
     search,
     search_index,
     split,
+    theme_frame,
     theme_html,
     theme_memo,
     validate,
@@ -87,6 +88,9 @@ class StoryHubConfig(base.Config):
     # `mkdocs serve` notices saves through the system's file events instead of polling
     # (watch.py); false for folders that deliver none (some network and container mounts).
     file_events = c.Type(bool, default=True)
+    # Material's page around generated pages rendered once and filled in (theme_frame.py);
+    # false renders it for every page.
+    theme_frames = c.Type(bool, default=True)
 
 
 class StoryHubPlugin(BasePlugin[StoryHubConfig]):
@@ -138,6 +142,8 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         self.nav: Navigation | None = None
         self.theme_env: jinja2.Environment | None = None
         self.doc_files: Sequence[File] = ()
+        self.frames_wanted = False  # generated pages get the theme's page from frames
+        self.frames: theme_frame.ThemeFrames | None = None
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         """Remember whether we preview (serve shows drafts and scheduled stories)."""
@@ -186,6 +192,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             if CSS_DIR + name not in config.extra_css:
                 config.extra_css.append(CSS_DIR + name)
         self.preview = self.command == "serve"
+        self.frames_wanted = self.config.enabled and self.config.theme_frames \
+            and config.theme.name == "material"
+        self.frames = None
         self.indexer.cancel(wait=False)  # before MkDocs cleans the site folder for this build
         self.page_cache, self.kept, self.touched = None, set(), {}
         self.deferred.cancel()
@@ -247,6 +256,9 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             assert env.loader is not None
             env.loader = jinja2.ChoiceLoader([
                 jinja2.DictLoader({page_cache.REUSED_TEMPLATE: ""}), env.loader])
+        if self.frames_wanted:
+            self.frames = theme_frame.ThemeFrames(env)
+            self.frames.install()
         if self.config.enabled and isinstance(env.cache, LRUCache):
             # As our own templates (pages.make_environment): a dict, a third of the lookup time.
             env.cache = dict(env.cache.items())
@@ -381,6 +393,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
                     continue
                 if file.src_uri in self.copied:
                     del file.page.meta["template"]  # the theme's, as for any page
+                    self._frame_page(file.page)
                 else:  # written by the build: the copy goes through it without rendering it
                     file.page.meta["template"] = page_cache.REUSED_TEMPLATE
         else:
@@ -589,7 +602,16 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         if page.file.src_uri in self.kept or page.file.src_uri in self.copied:
             page.meta["template"] = page_cache.REUSED_TEMPLATE
             return ""
+        self._frame_page(page)
         return self._content(html, page)
+
+    def _frame_page(self, page: Page) -> None:
+        """A generated page outside `nav` gets the theme's page through a frame where one
+        fits (theme_frame.py)."""
+        spec = self.specs.get(page.file.src_uri)
+        if self.frames_wanted and spec is not None and not spec.in_nav \
+                and "template" not in page.meta:
+            page.meta["template"] = theme_frame.FRAME_TEMPLATE
 
     def _content(self, html: str, page: Page) -> str:
         spec = self.specs.get(page.file.src_uri)
@@ -726,6 +748,11 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
             by_copy = f" ({len(self.copied)} of them by a copy of the build)" if self.copied else ""
             log.info(f"storyhub: {len(self.kept)} pages kept from the last build, "
                      f"{len(self.specs) - len(self.kept)} rendered{by_copy}")
+        if self.frames is not None:
+            families = self.frames.families.values()
+            log.debug(f"storyhub: theme frames filled {self.frames.filled} pages, the theme "
+                      f"rendered {self.frames.rendered}; {len(families)} families, "
+                      f"{sum(f.stopped for f in families)} stopped")
         if self.config.enabled and self.card_drawing is not None:
             self.card_drawing.wait()
             # Hard links in a preview (MkDocs' temporary folder); copies in a real build.
