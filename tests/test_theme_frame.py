@@ -75,11 +75,12 @@ def theme(source: str) -> jinja2.Environment:
     return env
 
 
+# Titles as StoryHub gives them (HTML text, pages.page_meta), in three folders.
 PAGES = [FakePage(f"stories/s{i}/", title) for i, title in enumerate(
-    ["First story", "Second story", "R&D <wins>", "Don't stop", "Third story"])] + [
+    ["First story", "Second story", "R&amp;D &lt;wins&gt;", "Don&#x27;t stop", "Third story"])] + [
     FakePage("teams/hr/", "People"), FakePage("teams/hr/page/2/", "People, page 2"),
     FakePage("stories/s9/", "With a heading", "<h1>With a heading</h1><p>Text</p>")]
-PLAIN = ('<title>{{ page.meta.title | striptags }}</title><link rel="canonical" '
+PLAIN = ('<title>{{ page.meta.title }}</title><link rel="canonical" '
          'href="{{ page.canonical_url }}"><a href="{{ "teams/" | url }}">Teams</a>'
          '<h2>{{ page.title }}</h2>{% if "<h1" not in page.content %}<h1>{{ page.title }}</h1>'
          '{% endif %}{{ page.content }}<script src="{{ "assets/app.js" | url }}"></script>')
@@ -101,11 +102,48 @@ def render_all(source: str) -> tuple[theme_frame.ThemeFrames, list[str], list[st
 def test_frames_fill_pages_with_the_bytes_the_theme_gives() -> None:
     frames, through, direct = render_all(PLAIN)
     assert through == direct
-    # One frame for stories/, one for teams/hr/, one for teams/hr/page/2/, one for a page
-    # with its own <h1>; the titles with & < > ' are rendered: no frame was checked with them.
-    assert frames.filled == 2 and frames.rendered == 6
-    assert [page.title for page in PAGES][2:4] == ["R&D <wins>", "Don't stop"]  # restored
-    assert PAGES[0].meta == {"title": "First story"}
+    # stories/ gets a frame from s0 (filling s1), checked again with an "&" by s2 (filling s3
+    # and s4); teams/hr/, teams/hr/page/2/ and the page with its own <h1> get frames of
+    # their own.
+    assert (frames.filled, frames.rendered) == (3, 5)
+    assert [page.title for page in PAGES][2:4] == ["R&amp;D &lt;wins&gt;", "Don&#x27;t stop"]
+    assert PAGES[0].meta == {"title": "First story"}  # the markers are gone
+
+
+def test_a_theme_that_changes_a_title_stops_at_the_first_title_it_changes() -> None:
+    frames, through, direct = render_all("<b>{{ page.title | striptags }}</b>" + PLAIN)
+    assert through == direct
+    assert frames.filled == 1  # s1, before s2 showed that striptags changes "&amp;"
+    assert frames.families[next(iter(frames.families))].stopped
+
+
+def through_and_direct(source: str, titles: list[str]) -> tuple[theme_frame.ThemeFrames,
+                                                                 list[str], list[str]]:
+    env = theme(source)
+    frames = theme_frame.ThemeFrames(env)
+    frames.install()
+    pages = [FakePage(f"stories/t{i}/", title) for i, title in enumerate(titles)]
+    nav = FakeNav()
+    return frames, *(
+        [env.get_template(name).render(page=page, nav=nav, base_url="..") for page in pages]
+        for name in (theme_frame.FRAME_TEMPLATE, "main.html"))
+
+
+@pytest.mark.parametrize("tricky", ["Two  spaces", " Leading space", "Tab\there",
+                                    "Line\nbreak", "R&amp;D", "R&D <b>bold</b>"])
+def test_a_title_striptags_changes_is_never_filled_in_unchecked(tricky: str) -> None:
+    frames, through, direct = through_and_direct(
+        "<title>{{ page.title | striptags }}</title>" + PLAIN,
+        ["A plain title", "Another plain one", tricky, "A third plain title"])
+    assert through == direct
+    assert frames.filled == 1
+
+
+def test_a_frame_checked_with_more_titles_keeps_what_each_checked() -> None:
+    frames, through, direct = through_and_direct(PLAIN, [
+        "Plain", "Q&amp;A", "Two  spaces", "Fish &amp; chips", "More  room", "Plain again"])
+    assert through == direct
+    assert (frames.filled, frames.rendered) == (3, 3)
 
 
 @pytest.mark.parametrize("source", [

@@ -11,10 +11,10 @@ A page gets its page from a frame only when all of this holds, else the theme re
 
 - it is a generated page outside `nav`, without a table of contents, previous or next page
   or parent (nothing in the navigation is active on it);
-- its title (and the title in its meta data, if the same) is plain text: Material writes
-  it as is and through `striptags`, which must
-  give it back unchanged; a title with `& < > " '` only fills a frame that was checked with
-  a title holding the same of these characters;
+- its title (and the title in its meta data, if the same: StoryHub's titles are HTML text
+  there, `&amp;`) is not empty. A title with one of `& < > " '`, a space other than a single
+  space between words, only fills a frame that was checked with a title holding the same:
+  escaping or `striptags` would change those;
 - its frame was made for a page with the same template, meta data, `base_url`, extra CSS
   and JavaScript, whether its content has an `<h1>` (Material adds one otherwise), whether
   it has a canonical URL, and the same other context values (only plain values are
@@ -59,7 +59,7 @@ class Frame:
 
     parts: tuple[str, ...]
     holes: tuple[str, ...]
-    checked: frozenset[str]  # the SPECIAL characters of the title it was checked with
+    checked: frozenset[str]  # the features of the title it was checked with (features())
 
     def fill(self, values: Mapping[str, str]) -> str:
         out = [self.parts[0]]
@@ -79,9 +79,15 @@ class Family:
     stopped: bool = False
 
 
-def plain_title(title: Any) -> bool:
-    """A title Material writes the same way everywhere: as is, and through `striptags`."""
-    return isinstance(title, str) and bool(title) and Markup(title).striptags() == title
+def features(title: str) -> frozenset[str]:
+    """What in a title escaping or `striptags` would change: its SPECIAL characters, spaces
+    other than single spaces between words."""
+    found = {c for c in title if c in SPECIAL or (c.isspace() and c != " ")}
+    if "  " in title:
+        found.add("  ")
+    if title != title.strip():
+        found.add("edge")
+    return frozenset(found)
 
 
 def page_values(page: Any) -> dict[str, str]:
@@ -121,7 +127,7 @@ class ThemeFrames:
         if family is not None and not family.stopped:
             links = self._links(context, family.values)
             frame = family.frames.get(links) if links is not None else None
-            if frame is not None and SPECIAL.intersection(page.title) <= frame.checked:
+            if frame is not None and features(page.title) <= frame.checked:
                 self.filled += 1
                 return frame.fill(page_values(page))
         output = self._theme(context)
@@ -143,7 +149,8 @@ class ThemeFrames:
         cannot have a frame."""
         if self._in_nav(context.get("nav"), page) or page.toc or page.previous_page is not None \
                 or page.next_page is not None or page.parent is not None \
-                or not plain_title(page.title) or not isinstance(page.content, str) \
+                or not isinstance(page.title, str) or not page.title \
+                or not isinstance(page.content, str) \
                 or page.is_homepage:
             return None
         values = page_values(page)
@@ -240,4 +247,4 @@ class ThemeFrames:
             if not pieces[index].startswith("<h1"):
                 return None, None
             pieces[index] = pieces[index][len("<h1"):]
-        return Frame(tuple(pieces), holes, SPECIAL.intersection(page.title)), tuple(seen)
+        return Frame(tuple(pieces), holes, features(title)), tuple(seen)
