@@ -151,6 +151,9 @@ def test_a_frame_checked_with_more_titles_keeps_what_each_checked() -> None:
     "<meta name='url' content='{{ page.url }}'>" + PLAIN,  # the page itself, outside `url`
     "<meta name='d' content='{{ page.content | striptags }}'>" + PLAIN,  # content changed
     "<a href='{{ page.url | url }}'>here</a>" + PLAIN,  # a link that names the page
+    "<a href='{{ \"stories/s1/x/\" | url }}'>s1</a>" + PLAIN,  # into one page's folder
+    "<a href='{{ \"stories/s1\" | url }}'>s1</a>" + PLAIN,
+    "<a href='{{ \"../stories/s3/\" | url }}'>s3</a>" + PLAIN,
     "{{ page.content | length }}" + PLAIN,  # the content measured
     "{{ page.title | urlencode }}" + PLAIN,  # the title changed
 ])

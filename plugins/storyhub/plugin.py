@@ -713,6 +713,7 @@ class StoryHubPlugin(BasePlugin[StoryHubConfig]):
         have (mkdocs.commands.build)."""
         assert self.nav is not None and self.theme_env is not None
         del page.meta["template"]
+        self._frame_page(page)
         page.content = self._content("", page)
         context = get_context(self.nav, self.doc_files, config, page)
         context = config.plugins.on_page_context(context, page=page, config=config, nav=self.nav)

@@ -30,14 +30,17 @@ A page gets its page from a frame only when all of this holds, else the theme re
 
 from __future__ import annotations
 
+import posixpath
 import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
+from mkdocs.utils.templates import url_filter
 
 FRAME_TEMPLATE = "storyhub-theme-frame.html"
 FRAME_GLOBAL = "storyhub_theme_frame"
@@ -90,6 +93,21 @@ def features(title: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def link_folder(url: str, page: bool = True) -> tuple[str, ...]:
+    """The parts of a path as MkDocs' get_relative_url compares them: for a page's URL, the
+    folder its links start from (without a last part holding a dot, a file name)."""
+    if page:
+        folder, _, name = url.rpartition("/")
+        url = folder if "." in name else url
+    return tuple(part for part in posixpath.normpath("/" + url).split("/") if part)
+
+
+def absolute(value: str) -> bool:
+    """A value MkDocs' url filter leaves as it is (mkdocs.utils._get_norm_url)."""
+    parts = urlsplit(value)
+    return bool(parts.scheme or parts.netloc) or value.startswith(("/", "#"))
+
+
 def page_values(page: Any) -> dict[str, str]:
     return {"title": page.title, "content": page.content, "canonical_url": page.canonical_url}
 
@@ -105,6 +123,8 @@ class ThemeFrames:
         self.markers = {hole: f"storyhub-{hole}-{token}" for hole in HOLES}
         self._split = re.compile("|".join(map(re.escape, self.markers.values())))
         self._holes = {marker: hole for hole, marker in self.markers.items()}
+        self.link_memo: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self.targets: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}  # by values
         self.filled = self.rendered = 0  # pages given from a frame, pages the theme rendered
 
     def install(self) -> None:
@@ -153,8 +173,7 @@ class ThemeFrames:
                 or not isinstance(page.content, str) \
                 or page.is_homepage:
             return None
-        values = page_values(page)
-        if any(marker in str(value) for value in values.values() for marker in self.markers.values()):
+        if any(self._split.search(str(value)) for value in page_values(page).values()):
             return None
         others = []
         for name in sorted(context.get_all().keys() - STANDARD_CONTEXT - self.env.globals.keys()):
@@ -176,12 +195,25 @@ class ThemeFrames:
     def _links(self, context: jinja2.runtime.Context, values: tuple[str, ...]
                ) -> tuple[str, ...] | None:
         """What the `url` filter gives for `values` on the page of `context`; None if one of
-        them names the page itself."""
-        own = context["page"].url
-        if own and any(value.startswith(own) for value in values):
+        them leads into the page's own folder (then it names the page itself, or its links
+        differ from its neighbours' in a way a frame cannot show)."""
+        own = link_folder(context["page"].url)
+        targets = self.targets.get(values)
+        if targets is None:
+            targets = self.targets[values] = tuple(
+                link_folder(value, page=False) for value in values if not absolute(value))
+        if own and any(target[:len(own)] == own for target in targets):
             return None
         url = self.env.filters["url"]
-        return tuple(url(context, value) for value in values)
+        if url is not url_filter:
+            return tuple(url(context, value) for value in values)
+        # MkDocs' filter (get_relative_url): a link from a page depends only on its folder's
+        # parent and depth, once no value leads into the folder itself.
+        key = (values, own[:-1], len(own))
+        links = self.link_memo.get(key)
+        if links is None:
+            links = self.link_memo[key] = tuple(url(context, value) for value in values)
+        return links
 
     def _learn(self, base: tuple[Any, ...], family: Family | None,
                context: jinja2.runtime.Context, page: Any, output: str) -> None:
