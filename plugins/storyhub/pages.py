@@ -20,6 +20,7 @@ from mkdocs.structure.toc import get_toc
 from mkdocs.utils import get_relative_url
 from mkdocs.utils.meta import get_data
 
+from . import badges
 from .catalog import Catalog
 from .model import Story
 from .render import Rendered
@@ -145,6 +146,8 @@ def make_environment(kind: type[jinja2.Environment] = jinja2.Environment,
     # preview rebuild may take from the last one (page_reuse.PageReuse.section).
     env.globals["reused_section"] = _render_section
     env.globals["alike"] = Alike(env)
+    # team_badge, kpi_chip, status_badges, audience: functions, not macros (badges.py).
+    badges.Badges().install(env)
     return env
 
 
