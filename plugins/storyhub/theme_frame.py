@@ -20,8 +20,10 @@ A page gets its page from a frame only when all of this holds, else the theme re
   it has a canonical URL, and the same other context values (only plain values are
   compared; any other value rules the page out);
 - every value the theme passed to MkDocs' `url` filter on that page gives the same link from
-  this one. The values are noted while the frame renders; a value that names the page itself
-  rules the frame out;
+  this one. The values are noted while the frame renders; a value that leads into the page's
+  own folder (its own URL, say) stops the frames of its kind. With MkDocs' own filter a
+  link depends only on the parent and depth of the page's folder, so the links are worked
+  out once per folder;
 - the frame itself never shows the page it was made from: the page's URL in the frame's
   output or a marker the theme changed (escaped, cut) rules the frame out;
 - the frame, filled in with the values of the page it was made from, gave exactly the output
