@@ -44,6 +44,8 @@ import jinja2
 from markupsafe import Markup
 from mkdocs.utils.templates import url_filter
 
+from .theme_memo import NavPages, noting_urls
+
 FRAME_TEMPLATE = "storyhub-theme-frame.html"
 FRAME_GLOBAL = "storyhub_theme_frame"
 FRAME_SOURCE = "{{ " + FRAME_GLOBAL + "() }}"
@@ -119,7 +121,7 @@ class ThemeFrames:
 
     def __init__(self, env: jinja2.Environment):
         self.env = env
-        self.nav_pages: tuple[Any, set[int]] = (None, set())
+        self.nav_pages = NavPages()
         self.families: dict[tuple[Any, ...], Family] = {}
         token = secrets.token_hex(8)
         self.markers = {hole: f"storyhub-{hole}-{token}" for hole in HOLES}
@@ -161,15 +163,10 @@ class ThemeFrames:
     def _theme(self, context: jinja2.runtime.Context) -> str:
         return self.env.get_template(THEME_TEMPLATE).render(context.get_all())
 
-    def _in_nav(self, nav: Any, page: Any) -> bool:
-        if self.nav_pages[0] is not nav:  # MkDocs makes a new one for every build
-            self.nav_pages = (nav, {id(item) for item in getattr(nav, "pages", ())})
-        return id(page) in self.nav_pages[1]
-
     def _base_key(self, context: jinja2.runtime.Context, page: Any) -> tuple[Any, ...] | None:
         """What a page must share with the page a frame was made from, or None if the page
         cannot have a frame."""
-        if self._in_nav(context.get("nav"), page) or page.toc or page.previous_page is not None \
+        if self.nav_pages.holds(context.get("nav"), page) or page.toc or page.previous_page is not None \
                 or page.next_page is not None or page.parent is not None \
                 or not isinstance(page.title, str) or not page.title \
                 or not isinstance(page.content, str) \
@@ -242,14 +239,6 @@ class ThemeFrames:
                ) -> tuple[Frame | None, tuple[str, ...] | None]:
         """The theme's output for `page` with markers in place of its values, as a frame,
         and the values the theme passed to `url` (None, None if it cannot be a frame)."""
-        url = self.env.filters["url"]
-        seen: list[str] = []
-
-        @jinja2.pass_context
-        def noting(inner: Any, value: Any) -> Any:
-            seen.append(str(value))
-            return url(inner, value)
-
         saved = {name: page.__dict__[name] for name in HOLES if name in page.__dict__}
         title = page.title
         meta_title = page.meta.get("title") == title
@@ -259,11 +248,10 @@ class ThemeFrames:
             page.meta["title"] = page.title
         if page.canonical_url is not None:
             page.canonical_url = self.markers["canonical_url"]
-        self.env.filters["url"] = noting
         try:
-            output = self._theme(context)
+            with noting_urls(self.env) as seen:
+                output = self._theme(context)
         finally:
-            self.env.filters["url"] = url
             for name in HOLES:
                 page.__dict__.pop(name, None)
             page.__dict__.update(saved)

@@ -21,6 +21,7 @@ A partial that a theme override (`custom_dir`) replaces is left alone.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,37 @@ LANGUAGE = "partials/language.html"
 PARTIALS = ("partials/nav.html", "partials/tabs.html", LANGUAGE)
 
 
+class NavPages:
+    """Whether a page is in `nav`, by identity (MkDocs makes a new `nav` for every build)."""
+
+    def __init__(self) -> None:
+        self.nav: Any = None
+        self.ids: set[int] = set()
+
+    def holds(self, nav: Any, page: Any) -> bool:
+        if self.nav is not nav:
+            self.nav, self.ids = nav, {id(item) for item in getattr(nav, "pages", ())}
+        return id(page) in self.ids
+
+
+@contextlib.contextmanager
+def noting_urls(env: jinja2.Environment) -> Iterator[list[str]]:
+    """The values templates pass to the `url` filter of `env` while in the block."""
+    url = env.filters["url"]
+    seen: list[str] = []
+
+    @jinja2.pass_context
+    def noting(inner: Any, value: Any) -> Any:
+        seen.append(str(value))
+        return url(inner, value)
+
+    env.filters["url"] = noting
+    try:
+        yield seen
+    finally:
+        env.filters["url"] = url
+
+
 class NavMemo:
     """The render function of one partial, remembering its output by the page's links."""
 
@@ -39,12 +71,12 @@ class NavMemo:
         self.render = render
         self.urls: tuple[str, ...] | None = None  # what the partial passed to `url`
         self.outputs: dict[tuple[str, ...], str] = {}
-        self.nav_pages: tuple[Any, set[int]] = (None, set())
+        self.nav_pages = NavPages()
         self.stopped = False
 
     def __call__(self, context: Any) -> Iterator[str]:
         page, nav = context.get("page"), context.get("nav")
-        if self.stopped or page is None or nav is None or id(page) in self._in_nav(nav):
+        if self.stopped or page is None or nav is None or self.nav_pages.holds(nav, page):
             yield from self.render(context)
             return
         url = self.env.filters["url"]
@@ -53,18 +85,8 @@ class NavMemo:
         if key is not None and key in self.outputs:
             yield self.outputs[key]
             return
-        seen: list[str] = []
-
-        @jinja2.pass_context
-        def noting(inner: Any, value: Any) -> Any:
-            seen.append(str(value))
-            return url(inner, value)
-
-        self.env.filters["url"] = noting
-        try:
+        with noting_urls(self.env) as seen:
             output = "".join(self.render(context))
-        finally:
-            self.env.filters["url"] = url
         if self.urls is None:
             self.urls = tuple(seen)
             key = tuple(url(context, value) for value in self.urls)
@@ -74,11 +96,6 @@ class NavMemo:
             self.outputs[key] = output  # type: ignore[index]
         yield output
 
-    def _in_nav(self, nav: Any) -> set[int]:
-        """Identities of the pages in `nav` (MkDocs makes a new one for every build)."""
-        if self.nav_pages[0] is not nav:
-            self.nav_pages = (nav, {id(page) for page in nav.pages})
-        return self.nav_pages[1]
 
 
 def remember(env: jinja2.Environment, theme_dirs: Sequence[str], custom_dir: str | None) -> None:
